@@ -1,0 +1,38 @@
+/* The whole per-domain procedure of SPEC section 1 as one pure function of
+ * the DNS answers an mx_oracle hands out. */
+#ifndef MX_ANALYZE_H
+#define MX_ANALYZE_H
+
+#include <stdbool.h>
+
+#include "mx/addr.h"
+#include "mx/oracle.h"
+#include "mx/providers.h"
+#include "mx/result.h"
+
+#define MX_CHECK_MX 1u    /* MX, exchange addresses, implicit A/AAAA */
+#define MX_CHECK_SPF 2u   /* TXT of the domain, SPF tree, spf_mx_not_covered */
+#define MX_CHECK_DMARC 4u /* _dmarc TXT */
+#define MX_CHECK_DEFAULT (MX_CHECK_MX | MX_CHECK_SPF | MX_CHECK_DMARC)
+
+struct mx_analyze_cfg {
+    unsigned checks;
+    const struct mx_allowlist *allow;
+    const struct mx_providers *providers; /* may be NULL */
+};
+
+/* Classifies the MX part (SPEC 1.2-1.3, the domain_* and mx_* findings and
+ * the mail status). Returns false while answers are pending. */
+bool mx_classify_mx(const struct mx_analyze_cfg *cfg, const char *domain, struct mx_oracle *o,
+                    struct mx_result *res);
+
+/* The whole procedure: MX, then SPF and DMARC, providers. domain is a valid,
+ * normalised name. res is reset by the call. Returns false while pending:
+ * the caller gets the missing answers and calls again (from scratch). */
+bool mx_analyze(const struct mx_analyze_cfg *cfg, const char *domain, struct mx_oracle *o,
+                struct mx_result *res);
+
+/* The row for an invalid input line. */
+void mx_analyze_invalid(const char *shown, struct mx_result *res);
+
+#endif

@@ -1,0 +1,91 @@
+/* One DNS look-up's outcome, as the scanner keeps it: the rcode class, the
+ * TTL of the asked RRset, whether the answer went through a CNAME, and the
+ * records of the asked type in answer order. Built by the wire reader
+ * (mx_answer_from_wire) or, in tests, by mx_answer_build_*. */
+#ifndef MX_ANSWER_H
+#define MX_ANSWER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mx/addr.h"
+#include "mx/mx.h"
+
+#define MX_T_A 1
+#define MX_T_CNAME 5
+#define MX_T_MX 15
+#define MX_T_TXT 16
+#define MX_T_AAAA 28
+
+/* X(ENUM, name): the outcome of one query, also the CSV `status` values. */
+#define MX_RC_MAP(X)       \
+    X(NOERROR, "NOERROR")   \
+    X(NXDOMAIN, "NXDOMAIN") \
+    X(SERVFAIL, "SERVFAIL") \
+    X(REFUSED, "REFUSED")   \
+    X(TIMEOUT, "TIMEOUT")   \
+    X(INVALID, "INVALID")   \
+    X(FORMERR, "FORMERR")   \
+    X(OTHER, "OTHER")
+
+enum mx_rc {
+#define X(e, n) MX_RC_##e,
+    MX_RC_MAP(X)
+#undef X
+    MX_RC_COUNT
+};
+const char *mx_rc_name(enum mx_rc rc);
+
+struct mx_rdata {
+    uint16_t pref;       /* MX */
+    const char *name;    /* MX exchange: presentation form, lowercased, no trailing
+                            dot, "" for the root; bytes outside LDH escaped as \DDD */
+    struct mx_ip ip;     /* A, AAAA */
+    const char *txt;     /* TXT: the character-strings joined without separator */
+    size_t txt_len;      /* may contain NUL bytes */
+};
+
+struct mx_answer {
+    enum mx_rc rc;
+    uint16_t qtype;
+    bool cname;          /* the answer followed at least one CNAME from the qname */
+    bool truncated;      /* more data than the scanner keeps (MX_ANSWER_MAX) */
+    uint32_t ttl;        /* smallest TTL of the records of qtype (0 when none) */
+    uint16_t count;      /* records of qtype */
+    uint32_t size;       /* bytes used in data[] */
+    uint32_t cap;        /* bytes available in data[] */
+    unsigned char data[]; /* serialized records, read with mx_answer_get */
+};
+
+#define MX_ANSWER_MAX 16384 /* largest data[] kept for one answer */
+
+/* Record i (0 <= i < count). Linear in i; iterate with mx_answer_iter. */
+bool mx_answer_get(const struct mx_answer *a, unsigned i, struct mx_rdata *out);
+/* Iteration: size_t off = 0; while (mx_answer_next(a, &off, &rd)) ... */
+bool mx_answer_next(const struct mx_answer *a, size_t *off, struct mx_rdata *out);
+/* "NODATA": NOERROR with no record of the asked type. */
+static inline bool mx_answer_nodata(const struct mx_answer *a)
+{
+    return a->rc == MX_RC_NOERROR && a->count == 0;
+}
+
+/* Parses a raw DNS response to a query for (qname, qtype). Malformed input
+ * gives rc MX_RC_FORMERR, never a crash. The result is malloc'ed; free(). */
+struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, const char *qname,
+                                      uint16_t qtype);
+/* An answer carrying only an outcome (timeout, servfail ...). malloc'ed. */
+struct mx_answer *mx_answer_failure(enum mx_rc rc, uint16_t qtype);
+
+/* Builder, for tests and for the wire reader. */
+struct mx_answer *mx_answer_new(enum mx_rc rc, uint16_t qtype, uint32_t ttl, bool cname);
+bool mx_answer_add_mx(struct mx_answer **a, uint16_t pref, const char *name);
+bool mx_answer_add_ip(struct mx_answer **a, const struct mx_ip *ip);
+bool mx_answer_add_txt(struct mx_answer **a, const char *txt, size_t len);
+
+/* Decodes a possibly compressed name at buf[*off] into presentation form
+ * (lowercase, escapes \. \\ \DDD, "" for root). Advances *off past the name
+ * in place. Returns false on loops, overruns or over-long names. */
+bool mx_wire_name(const unsigned char *buf, size_t len, size_t *off, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,48 @@
+/* Streaming reader of domain lists: plain text, or CSV whose last column is
+ * the name (libcsv); zstd or gzip compressed input detected by magic bytes;
+ * '-' for stdin; several files in a row. Never loads a file whole. */
+#ifndef MX_INPUT_H
+#define MX_INPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mx/mx.h"
+
+#define MX_INPUT_LINE_MAX 4096 /* longer lines are cut (and so invalid), still one row */
+
+struct mx_input;
+
+struct mx_input_line {
+    const char *name;     /* the name field: last CSV column, or the whole line; not trimmed */
+    size_t len;           /* may contain NUL bytes */
+    const char *raw;      /* the whole line, without its line ending */
+    size_t rawlen;
+    bool cut;             /* the line was longer than MX_INPUT_LINE_MAX */
+    unsigned file_index;  /* index into the paths given to open */
+    uint64_t line_no;     /* 1-based line number in that file */
+};
+
+/* paths: file names or "-" for stdin. */
+enum mx_status mx_input_open(struct mx_input **out, const char *const *paths, size_t npaths,
+                             char *err, size_t errlen);
+/* The next entry. Blank lines (only whitespace), lines whose first non-blank
+ * character is '#', and a CSV header line (first line of a file whose last
+ * column is "domain" or "name") are skipped. Returns MX_OK, MX_EEOF at the
+ * end of the last file, or an error (MX_EIO, MX_EFORMAT for a corrupt or
+ * truncated compressed file) with a message in err; out stays valid until
+ * the next call. */
+enum mx_status mx_input_next(struct mx_input *in, struct mx_input_line *out, char *err,
+                             size_t errlen);
+/* Compressed or plain bytes consumed so far, and the sum of the sizes of
+ * the regular input files (0 when unknown, e.g. stdin). */
+uint64_t mx_input_bytes_read(const struct mx_input *in);
+uint64_t mx_input_bytes_total(const struct mx_input *in);
+void mx_input_destroy(struct mx_input *in);
+
+/* Fixed, documented hash for --shard (64-bit FNV-1a of the raw line bytes
+ * after trimming ASCII whitespace). Line goes to shard (hash % N). */
+uint64_t mx_input_shard_hash(const char *raw, size_t len);
+
+#endif

@@ -1,0 +1,120 @@
+/* Column text of one result row. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mx/result.h"
+
+static const char *const mail_names[] = {
+#define X(e, n) n,
+    MX_MAIL_STATUS_MAP(X)
+#undef X
+};
+static const char *const col_headers[] = {
+#define X(e, h, d) h,
+    MX_COLUMNS_MAP(X)
+#undef X
+};
+static const char *const col_desc[] = {
+#define X(e, h, d) d,
+    MX_COLUMNS_MAP(X)
+#undef X
+};
+
+const char *mx_mail_status_name(enum mx_mail_status m)
+{
+    return (unsigned)m < MX_MAIL_COUNT ? mail_names[m] : "unknown";
+}
+
+const char *mx_column_header(enum mx_column c)
+{
+    return (unsigned)c < MX_COL_COUNT ? col_headers[c] : "";
+}
+
+const char *mx_column_description(enum mx_column c)
+{
+    return (unsigned)c < MX_COL_COUNT ? col_desc[c] : "";
+}
+
+void mx_result_reset(struct mx_result *r)
+{
+    r->status = MX_RC_NOERROR;
+    r->mail = MX_MAIL_UNKNOWN;
+    r->findings = 0;
+    r->n_providers = 0;
+    r->n_spf_providers = 0;
+    r->overflow = false;
+    r->used = 0;
+    memset(r->col_off, 0, sizeof r->col_off);
+    memset(r->col_len, 0, sizeof r->col_len);
+}
+
+void mx_result_append(struct mx_result *r, enum mx_column c, const char *s, size_t len)
+{
+    if (len == 0)
+        return;
+    uint32_t off = r->col_off[c], cl = r->col_len[c];
+    if (cl > 0 && off + cl != r->used) {
+        /* The column is not the last one written: move it to the end. */
+        if ((size_t)r->used + cl > MX_RESULT_TEXT) {
+            r->overflow = true;
+            return;
+        }
+        memmove(r->text + r->used, r->text + off, cl);
+        r->col_off[c] = r->used;
+        r->used += cl;
+    } else if (cl == 0) {
+        r->col_off[c] = r->used;
+    }
+    size_t room = MX_RESULT_TEXT - r->used;
+    if (len > room) {
+        len = room;
+        r->overflow = true;
+    }
+    memcpy(r->text + r->used, s, len);
+    r->used += (uint32_t)len;
+    r->col_len[c] += (uint32_t)len;
+}
+
+void mx_result_appendf(struct mx_result *r, enum mx_column c, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof buf) {
+        n = (int)sizeof buf - 1;
+        r->overflow = true;
+    }
+    mx_result_append(r, c, buf, (size_t)n);
+}
+
+void mx_result_set(struct mx_result *r, enum mx_column c, const char *s)
+{
+    r->col_len[c] = 0;
+    mx_result_append(r, c, s, strlen(s));
+}
+
+const char *mx_result_col(const struct mx_result *r, enum mx_column c, size_t *len)
+{
+    *len = r->col_len[c];
+    return r->text + r->col_off[c];
+}
+
+void mx_result_render_findings(struct mx_result *r)
+{
+    r->col_len[MX_COL_FINDINGS] = 0;
+    bool first = true;
+    for (unsigned f = 0; f < MX_F_COUNT; f++) {
+        if (!(r->findings & MX_FBIT(f)))
+            continue;
+        if (!first)
+            mx_result_append(r, MX_COL_FINDINGS, ";", 1);
+        const char *l = mx_finding_label((enum mx_finding)f);
+        mx_result_append(r, MX_COL_FINDINGS, l, strlen(l));
+        first = false;
+    }
+}
