@@ -19,7 +19,14 @@ struct mx_dmarc_record {
     char rua[256], ruf[256];
     char fo[16], rf[32];
     unsigned long ri;             /* default 86400 */
+    bool uri_bad;                 /* a rua/ruf URI does not parse (SPEC: not a reason
+                                     for dmarc_invalid; rua/ruf keep the text) */
 };
+
+/* Selection (RFC 7489 6.6.3): the record starts with the tag v=DMARC1
+ * (blanks allowed around '=', letters in any case; mx_dmarc_parse then
+ * requires the value spelled DMARC1). Other TXT records are ignored. */
+bool mx_dmarc_is_record(const char *txt, size_t len);
 
 /* Parses one record; false (with a reason in err) when invalid. */
 bool mx_dmarc_parse(const char *txt, size_t len, struct mx_dmarc_record *out, char *err,
@@ -33,10 +40,12 @@ struct mx_dmarc_info {
     enum mx_dmarc_policy policy;     /* the policy judged for this domain (sp= at org level) */
     mx_findings_t findings;          /* dmarc_missing, dmarc_invalid, dmarc_none */
     char record[512];                /* the record used (cut to fit) */
+    char error[128];                 /* why dmarc_invalid, "" otherwise */
 };
 
 /* Returns false while pending. */
 bool mx_dmarc_analyze(struct mx_oracle *o, const char *domain, struct mx_dmarc_info *out);
+/* "none", "quarantine", "reject"; "unset" for MX_DMARC_P_UNSET. */
 const char *mx_dmarc_policy_name(enum mx_dmarc_policy p);
 
 #endif

@@ -7,7 +7,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "mx/addr.h"
 #include "mx/findings.h"
 #include "mx/oracle.h"
 
@@ -37,9 +39,18 @@ struct mx_spf_info {
     /* every include/redirect target reached in the tree (for providers) */
     unsigned n_includes;
     char includes[MX_SPF_MAX_INCLUDES][254];
+    enum mx_spf_result result; /* see mx_spf_analyze */
+    char all[8];             /* the effective all: "+all" "-all" "~all" "?all", "" none/unknown */
+    char error[128];         /* why spf_syntax/spf_include_broken/limits, "" otherwise */
 };
 
-/* Static analysis of the SPF record of domain. Returns false while pending. */
+/* Static analysis of the SPF record of domain. Returns false while pending.
+ * result (added): the verdict a receiver reaches whatever the client address:
+ * MX_SPF_NONE no record, MX_SPF_TEMPERROR the domain's TXT look-up failed (or
+ * the only breakage is an include/redirect target that failed to resolve),
+ * MX_SPF_PERMERROR spf_multiple/spf_syntax/spf_include_broken/
+ * spf_lookup_limit/spf_void_limit, MX_SPF_NEUTRAL otherwise (the outcome
+ * depends on the client address; use mx_spf_check_host). */
 bool mx_spf_analyze(struct mx_oracle *o, const char *domain, struct mx_spf_info *out);
 
 struct mx_spf_trace {
@@ -54,5 +65,74 @@ struct mx_spf_trace {
 enum mx_spf_result mx_spf_check_host(struct mx_oracle *o, const struct mx_ip *ip,
                                      const char *domain, const char *sender, const char *helo,
                                      struct mx_spf_trace *trace);
+
+/* --- Parser (RFC 7208 sections 4.5, 4.6, 5, 6, 7), used by the analysis,
+ * check_host and the fuzz target. No allocation: terms point into the text. */
+
+/* The TXT record is an SPF record: "v=spf1" (any case) then SP or the end. */
+bool mx_spf_is_record(const char *txt, size_t len);
+
+enum mx_spf_kind {
+    MX_SPF_K_ALL,
+    MX_SPF_K_INCLUDE,
+    MX_SPF_K_A,
+    MX_SPF_K_MX,
+    MX_SPF_K_PTR,
+    MX_SPF_K_IP4,
+    MX_SPF_K_IP6,
+    MX_SPF_K_EXISTS,
+    MX_SPF_K_REDIRECT, /* modifiers from here */
+    MX_SPF_K_EXP,
+    MX_SPF_K_UNKNOWN /* unknown-modifier name=value */
+};
+
+struct mx_spf_term {
+    enum mx_spf_kind kind;
+    char qualifier;          /* '+' '-' '~' '?' ('+' when absent; 0 for modifiers) */
+    const char *text;        /* the whole term */
+    size_t len;
+    const char *domain;      /* domain-spec (NULL when absent), value of unknown modifiers */
+    size_t domain_len;
+    bool macro;              /* domain contains a macro-expand (%{..}, %%, %_, %-) */
+    struct mx_ip ip;         /* ip4/ip6 network */
+    uint8_t cidr4, cidr6;    /* prefix lengths: 32/128 unless given */
+};
+
+struct mx_spf_record {
+    const char *txt;         /* the record, not copied */
+    size_t len;
+    unsigned nterms;         /* terms after v=spf1 */
+    unsigned ndns;           /* DNS-querying mechanisms (include a mx ptr exists) */
+    bool has_all;            /* an all mechanism; all_qualifier of the first one */
+    char all_qualifier;
+    bool has_redirect;       /* redirect= (at most once); redirect.domain is its target */
+    struct mx_spf_term redirect;
+    bool has_exp;
+};
+
+/* Parses a whole record (must start with v=spf1). A syntax error anywhere
+ * is false (permerror), with the reason in err (may be NULL). */
+bool mx_spf_parse(const char *txt, size_t len, struct mx_spf_record *out, char *err,
+                  size_t errlen);
+/* Iterates the terms of a record that parsed: size_t off = 0;
+ * while (mx_spf_next_term(&rec, &off, &t)) ... */
+bool mx_spf_next_term(const struct mx_spf_record *rec, size_t *off, struct mx_spf_term *t);
+
+/* Macro expansion (RFC 7208 section 7) for check_host. */
+struct mx_spf_macro_ctx {
+    const struct mx_ip *ip;  /* %{i} %{c} %{v} */
+    const char *sender;      /* %{s}; %{l} and %{o} are its parts */
+    const char *domain;      /* %{d}: the current domain */
+    const char *helo;        /* %{h}; NULL: the current domain */
+};
+/* Expands a macro-string into out (NUL-terminated). false on a syntax
+ * error or when out is too small. %{p} expands to "unknown" (no PTR look-ups). */
+bool mx_spf_expand(const struct mx_spf_macro_ctx *c, const char *s, size_t len, char *out,
+                   size_t outlen);
+/* Expands a domain-spec to the name to look up: lowercase, no trailing dot,
+ * left labels dropped while longer than 253 (RFC 7208 4.8). false when the
+ * result is not a usable domain name (empty or over-long label, bad bytes). */
+bool mx_spf_expand_domain(const struct mx_spf_macro_ctx *c, const char *spec, size_t len,
+                          char *out, size_t outlen);
 
 #endif

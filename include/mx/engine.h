@@ -1,0 +1,54 @@
+/* Resolver workers: each owns c-ares channels (one per server) and an
+ * epoll loop, sends under the shared token bucket and in-flight cap, and
+ * runs the analysis of its records, asking the shared cache for answers. */
+#ifndef MX_ENGINE_H
+#define MX_ENGINE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mx/answer.h"
+#include "mx/cache.h"
+#include "mx/config.h"
+#include "mx/oracle.h"
+#include "mx/record.h"
+
+struct mx_engine;
+
+/* Runs the analysis of rec (from scratch); false while answers are pending. */
+typedef bool (*mx_analysis_fn)(void *ud, struct mx_record *rec, struct mx_oracle *o);
+/* rec is finished; called from a worker thread. */
+typedef void (*mx_done_fn)(void *ud, struct mx_record *rec);
+
+/* Per-worker counters, summed by mx_engine_counters. */
+struct mx_counters {
+    uint64_t sent, answered, retried, timeouts;
+    uint64_t rcode[MX_RC_COUNT];
+    uint64_t inflight;
+    uint64_t records_done;
+    uint64_t stuck;           /* analyses that asked for nothing yet were pending */
+};
+
+enum mx_status mx_engine_create(const struct mx_config *cfg, mx_analysis_fn analyze,
+                                mx_done_fn done, void *ud, struct mx_engine **out, char *err,
+                                size_t errlen);
+enum mx_status mx_engine_start(struct mx_engine *e, char *err, size_t errlen);
+/* Hands rec (valid name) to a worker. Thread-safe. */
+void mx_engine_submit(struct mx_engine *e, struct mx_record *rec);
+/* No more submissions: workers exit when their records are done. */
+void mx_engine_close(struct mx_engine *e);
+/* Abandon the work in progress: workers exit as soon as they can. */
+void mx_engine_abort(struct mx_engine *e);
+void mx_engine_join(struct mx_engine *e);
+/* After join: drop the answers a record still holds (abandoned records). */
+void mx_engine_release(struct mx_record *rec);
+void mx_engine_destroy(struct mx_engine *e);
+
+void mx_engine_counters(struct mx_engine *e, struct mx_counters *out);
+void mx_engine_cache_stats(struct mx_engine *e, struct mx_cache_stats *out);
+/* Watchdog back-off: the current global rate and setting it (0 = unlimited). */
+uint64_t mx_engine_rate(struct mx_engine *e);
+void mx_engine_set_rate(struct mx_engine *e, uint64_t qps);
+
+#endif

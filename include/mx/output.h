@@ -1,0 +1,53 @@
+/* The results file: RFC 4180 CSV (libcsv quoting), zstd frames or plain,
+ * and the checkpoint beside it that says how much of it is durable. */
+#ifndef MX_OUTPUT_H
+#define MX_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mx/config.h"
+#include "mx/result.h"
+
+struct mx_output;
+
+struct mx_checkpoint {
+    char fingerprint[80];  /* of the inputs and the options that shape the rows */
+    uint64_t rows;         /* input entries covered by the durable output */
+    uint64_t offset;       /* bytes of output that are durable */
+    bool complete;
+};
+
+/* Opens cfg->output. With resume, cut the file back to ck->offset and
+ * append; otherwise start afresh with the header row. fingerprint is
+ * written into every checkpoint. */
+enum mx_status mx_output_open(const struct mx_config *cfg, const char *fingerprint,
+                              const struct mx_checkpoint *resume_from, struct mx_output **out,
+                              char *err, size_t errlen);
+/* One row, in input order. */
+enum mx_status mx_output_row(struct mx_output *o, const struct mx_result *r, uint64_t line_no,
+                             char *err, size_t errlen);
+/* Ends the frame when it is big or old enough, makes it durable and
+ * records rows_done in the checkpoint. force: do it now. */
+enum mx_status mx_output_sync(struct mx_output *o, uint64_t rows_done, bool force, char *err,
+                              size_t errlen);
+/* Cuts the output back to the newest durable point whose time is at or
+ * before since_ms (watchdog roll-back); returns the rows it keeps. */
+uint64_t mx_output_rollback(struct mx_output *o, uint64_t since_ms);
+/* Final sync; complete marks the checkpoint as a finished scan. */
+enum mx_status mx_output_close(struct mx_output *o, uint64_t rows_done, bool complete, char *err,
+                               size_t errlen);
+bool mx_output_resumable(const struct mx_output *o);
+
+/* The checkpoint path for an output path (NULL when the output cannot be
+ * resumed: stdout, devices, pipes). */
+bool mx_checkpoint_path(const char *output, char *buf, size_t len);
+enum mx_status mx_checkpoint_read(const char *path, struct mx_checkpoint *ck, char *err,
+                                  size_t errlen);
+
+/* Sanitises column text for CSV: control bytes, DEL and invalid UTF-8 as
+ * \xHH. Returns the length written (cut to fit). */
+size_t mx_csv_sanitize(const char *s, size_t len, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,649 @@
+/* Resolver workers (engine.h). One thread per worker; each worker owns one
+ * c-ares channel per server (c-ares tries = 1: every retry goes through our
+ * token bucket and to the next server), an epoll set, a send queue of cache
+ * entries to query, and the records handed to it. Cross-worker wake-ups go
+ * through a mailbox (mutex + eventfd). */
+#include <sys/select.h>
+
+#include <ares.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "mx/engine.h"
+#include "mx/ratelimit.h"
+
+#define TICK_MS 50
+#define EV_MAX 128
+#define EVFD_TAG 0xFFFFu
+
+struct worker;
+
+struct chan {
+    struct worker *w;
+    unsigned idx;
+    ares_channel ch;
+};
+
+struct worker {
+    struct mx_engine *eng;
+    unsigned id;
+    pthread_t th;
+    bool started;
+    int epfd, evfd;
+    struct chan ch[MX_MAX_SERVERS];
+    unsigned nch;
+    /* mailbox (other threads write) */
+    pthread_mutex_t mlock;
+    struct mx_record *in_head, *in_tail;
+    struct mx_waiter *notes;
+    bool mail_flagged;
+    /* owned by the worker thread */
+    struct mx_record *ready_head, *ready_tail;
+    struct mx_centry *sq_head, *sq_tail;
+    unsigned inflight, cap;
+    unsigned active;
+    uint16_t next_id;
+    uint64_t last_tick;
+    struct mx_answer *overflow_answer;
+    /* counters, read by the monitor */
+    _Alignas(64) _Atomic uint64_t c_sent, c_answered, c_retried, c_timeouts, c_done, c_stuck,
+        c_inflight;
+    _Atomic uint64_t c_rcode[MX_RC_COUNT];
+};
+
+struct mx_engine {
+    const struct mx_config *cfg;
+    mx_analysis_fn analyze;
+    mx_done_fn done;
+    void *ud;
+    struct mx_cache *cache;
+    struct mx_ratelimit rl;
+    unsigned nworkers;
+    struct worker *w;
+    atomic_uint next_worker;
+    atomic_bool closed;
+    atomic_bool aborted;
+};
+
+static _Thread_local struct worker *self;
+
+/* ---- mailbox ---- */
+
+static void wake(struct worker *w)
+{
+    uint64_t one = 1;
+    ssize_t r = write(w->evfd, &one, sizeof one);
+    (void)r;
+}
+
+static void mail_note(struct worker *w, struct mx_waiter *h)
+{
+    pthread_mutex_lock(&w->mlock);
+    h->next = w->notes;
+    w->notes = h;
+    bool flag = !w->mail_flagged;
+    w->mail_flagged = true;
+    pthread_mutex_unlock(&w->mlock);
+    if (flag)
+        wake(w);
+}
+
+static void ready_push(struct worker *w, struct mx_record *rec)
+{
+    rec->next = NULL;
+    if (w->ready_tail)
+        w->ready_tail->next = rec;
+    else
+        w->ready_head = rec;
+    w->ready_tail = rec;
+}
+
+static void note_local(struct worker *w, struct mx_waiter *h)
+{
+    struct mx_record *rec = h->rec;
+    h->ready = true;
+    if (--rec->pending == 0)
+        ready_push(w, rec);
+}
+
+static void drain_mail(struct worker *w)
+{
+    pthread_mutex_lock(&w->mlock);
+    struct mx_record *in = w->in_head;
+    struct mx_waiter *notes = w->notes;
+    w->in_head = w->in_tail = NULL;
+    w->notes = NULL;
+    w->mail_flagged = false;
+    pthread_mutex_unlock(&w->mlock);
+    while (notes) {
+        struct mx_waiter *n = notes->next;
+        note_local(w, notes);
+        notes = n;
+    }
+    while (in) {
+        struct mx_record *n = in->next;
+        w->active++;
+        ready_push(w, in);
+        in = n;
+    }
+}
+
+/* ---- queries ---- */
+
+static void sq_push(struct worker *w, struct mx_centry *e)
+{
+    e->qnext = NULL;
+    if (w->sq_tail)
+        w->sq_tail->qnext = e;
+    else
+        w->sq_head = e;
+    w->sq_tail = e;
+}
+
+static struct mx_centry *sq_pop(struct worker *w)
+{
+    struct mx_centry *e = w->sq_head;
+    if (e) {
+        w->sq_head = e->qnext;
+        if (!w->sq_head)
+            w->sq_tail = NULL;
+        e->qnext = NULL;
+    }
+    return e;
+}
+
+static void complete(struct worker *w, struct mx_centry *e, struct mx_answer *ans)
+{
+    struct mx_waiter *h = mx_cache_complete(w->eng->cache, e, ans, mx_now_ms());
+    while (h) {
+        struct mx_waiter *n = h->next;
+        struct mx_record *rec = h->rec;
+        if (rec->worker == w->id)
+            note_local(w, h);
+        else
+            mail_note(&w->eng->w[rec->worker], h);
+        h = n;
+    }
+    mx_centry_unref(e); /* the query's reference */
+}
+
+static void complete_failure(struct worker *w, struct mx_centry *e, enum mx_rc rc)
+{
+    struct mx_answer *a = mx_answer_failure(rc, e->qtype);
+    if (!a) {
+        /* Out of memory: keep the entry in flight rather than crash; the
+         * record will be finished by the round limit at worst. */
+        mx_centry_unref(e);
+        return;
+    }
+    complete(w, e, a);
+}
+
+static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+    (void)timeouts;
+    struct mx_centry *e = arg;
+    struct worker *w = self;
+    w->inflight--;
+    atomic_fetch_sub_explicit(&w->c_inflight, 1, memory_order_relaxed);
+    if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED) {
+        mx_centry_unref(e);
+        return;
+    }
+    const struct mx_config *cfg = w->eng->cfg;
+    if (status == ARES_SUCCESS && abuf && alen > 0) {
+        atomic_fetch_add_explicit(&w->c_answered, 1, memory_order_relaxed);
+        struct mx_answer *a = mx_answer_from_wire(abuf, (size_t)alen, e->name, e->qtype);
+        if (!a) {
+            complete_failure(w, e, MX_RC_OTHER);
+            return;
+        }
+        atomic_fetch_add_explicit(&w->c_rcode[a->rc], 1, memory_order_relaxed);
+        /* A server failure may be particular to one resolver: try the next
+         * one when there are several. */
+        if ((a->rc == MX_RC_SERVFAIL || a->rc == MX_RC_REFUSED) && cfg->nservers > 1 &&
+            e->attempt <= cfg->retries) {
+            free(a);
+            atomic_fetch_add_explicit(&w->c_retried, 1, memory_order_relaxed);
+            e->server++;
+            sq_push(w, e);
+            return;
+        }
+        complete(w, e, a);
+        return;
+    }
+    /* Timeout, connection refused, bad response ...: retry, then give up. */
+    if (e->attempt <= cfg->retries && !atomic_load(&w->eng->aborted)) {
+        atomic_fetch_add_explicit(&w->c_retried, 1, memory_order_relaxed);
+        e->server++;
+        sq_push(w, e);
+        return;
+    }
+    atomic_fetch_add_explicit(&w->c_timeouts, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->c_rcode[MX_RC_TIMEOUT], 1, memory_order_relaxed);
+    complete_failure(w, e, MX_RC_TIMEOUT);
+}
+
+static void send_query(struct worker *w, struct mx_centry *e)
+{
+    unsigned char *buf = NULL;
+    int len = 0;
+    uint16_t id = w->next_id++;
+    e->attempt++;
+    if (ares_create_query(e->name, 1 /* IN */, e->qtype, id, 1, &buf, &len, 1232) !=
+        ARES_SUCCESS) {
+        complete_failure(w, e, MX_RC_FORMERR);
+        return;
+    }
+    w->inflight++;
+    atomic_fetch_add_explicit(&w->c_inflight, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->c_sent, 1, memory_order_relaxed);
+    struct chan *c = &w->ch[e->server % w->nch];
+    ares_send(c->ch, buf, len, on_answer, e);
+    ares_free_string(buf);
+}
+
+static void send_some(struct worker *w, uint64_t now)
+{
+    while (w->sq_head && w->inflight < w->cap) {
+        unsigned room = w->cap - w->inflight;
+        unsigned want = 0;
+        for (struct mx_centry *e = w->sq_head; e && want < room && want < 256; e = e->qnext)
+            want++;
+        unsigned got = mx_ratelimit_take(&w->eng->rl, now, want);
+        if (got == 0)
+            return;
+        for (unsigned i = 0; i < got; i++) {
+            struct mx_centry *e = sq_pop(w);
+            if (!e)
+                break;
+            send_query(w, e);
+        }
+    }
+}
+
+/* ---- the oracle records see ---- */
+
+struct octx {
+    struct worker *w;
+    struct mx_record *rec;
+};
+
+static const struct mx_answer *oracle_get(void *ud, const char *name, uint16_t qtype,
+                                          unsigned flags)
+{
+    struct octx *x = ud;
+    struct mx_record *rec = x->rec;
+    struct worker *w = x->w;
+    for (unsigned i = 0; i < rec->nheld; i++) {
+        struct mx_waiter *h = &rec->held[i];
+        if (h->e->qtype == qtype && strcmp(h->e->name, name) == 0)
+            return h->ready ? h->e->ans : NULL;
+    }
+    if (rec->nheld >= MX_HELD_MAX) {
+        rec->held_overflow = true;
+        return w->overflow_answer;
+    }
+    struct mx_waiter *h = &rec->held[rec->nheld];
+    h->rec = rec;
+    h->ready = false;
+    h->next = NULL;
+    bool created, wait;
+    struct mx_centry *e = mx_cache_acquire(w->eng->cache, name, qtype, (flags & MX_Q_SHARED) != 0,
+                                           h, mx_now_ms(), &created, &wait);
+    if (!e)
+        return w->overflow_answer;
+    rec->nheld++;
+    if (created) {
+        e->attempt = 0;
+        e->server = (uint8_t)(w->next_id % w->nch);
+        sq_push(w, e);
+    }
+    if (wait) {
+        rec->pending++;
+        return NULL;
+    }
+    h->ready = true;
+    return e->ans;
+}
+
+void mx_engine_release(struct mx_record *rec)
+{
+    for (unsigned i = 0; i < rec->nheld; i++)
+        mx_centry_unref(rec->held[i].e);
+    rec->nheld = 0;
+    rec->pending = 0;
+}
+
+static void run_record(struct worker *w, struct mx_record *rec)
+{
+    struct octx x = {w, rec};
+    struct mx_oracle o = {oracle_get, &x};
+    rec->rounds++;
+    bool done = w->eng->analyze(w->eng->ud, rec, &o);
+    if (!done && rec->pending == 0) {
+        /* Nothing is awaited, yet the analysis wants more: a bug or the
+         * round limit. Finish rather than spin. */
+        atomic_fetch_add_explicit(&w->c_stuck, 1, memory_order_relaxed);
+        done = true;
+    }
+    if (done) {
+        mx_engine_release(rec);
+        w->active--;
+        atomic_fetch_add_explicit(&w->c_done, 1, memory_order_relaxed);
+        w->eng->done(w->eng->ud, rec);
+    }
+}
+
+/* ---- event loop ---- */
+
+static void sock_cb(void *data, ares_socket_t fd, int readable, int writable)
+{
+    struct chan *c = data;
+    struct epoll_event ev = {0};
+    ev.events = (readable ? EPOLLIN : 0u) | (writable ? EPOLLOUT : 0u);
+    ev.data.u64 = (uint64_t)c->idx << 32 | (uint32_t)fd;
+    if (!readable && !writable) {
+        epoll_ctl(c->w->epfd, EPOLL_CTL_DEL, fd, &ev);
+        return;
+    }
+    if (epoll_ctl(c->w->epfd, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
+        epoll_ctl(c->w->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct mx_engine *eng = w->eng;
+    struct epoll_event evs[EV_MAX];
+    self = w;
+    w->last_tick = mx_now_ms();
+    for (;;) {
+        if (atomic_load_explicit(&eng->aborted, memory_order_relaxed))
+            break;
+        drain_mail(w);
+        while (w->ready_head) {
+            struct mx_record *rec = w->ready_head;
+            w->ready_head = rec->next;
+            if (!w->ready_head)
+                w->ready_tail = NULL;
+            run_record(w, rec);
+        }
+        uint64_t now = mx_now_ms();
+        send_some(w, now);
+        if (atomic_load(&eng->closed) && w->active == 0 && !w->ready_head) {
+            pthread_mutex_lock(&w->mlock);
+            bool empty = !w->in_head && !w->notes;
+            pthread_mutex_unlock(&w->mlock);
+            if (empty)
+                break;
+        }
+        int timeout = TICK_MS;
+        if (w->sq_head && w->inflight < w->cap) {
+            uint64_t rw = mx_ratelimit_wait_ms(&eng->rl, now);
+            timeout = rw < TICK_MS ? (int)rw : TICK_MS;
+            if (timeout == 0)
+                timeout = 1;
+        }
+        int n = epoll_wait(w->epfd, evs, EV_MAX, timeout);
+        for (int i = 0; i < n; i++) {
+            uint32_t idx = (uint32_t)(evs[i].data.u64 >> 32);
+            int fd = (int)(uint32_t)evs[i].data.u64;
+            if (idx == EVFD_TAG) {
+                uint64_t v;
+                ssize_t r = read(w->evfd, &v, sizeof v);
+                (void)r;
+                continue;
+            }
+            if (idx >= w->nch)
+                continue;
+            ares_socket_t rfd = (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ? fd
+                                                                               : ARES_SOCKET_BAD;
+            ares_socket_t wfd = (evs[i].events & EPOLLOUT) ? fd : ARES_SOCKET_BAD;
+            ares_process_fd(w->ch[idx].ch, rfd, wfd);
+        }
+        now = mx_now_ms();
+        if (now - w->last_tick >= TICK_MS) {
+            w->last_tick = now;
+            for (unsigned c = 0; c < w->nch; c++)
+                ares_process_fd(w->ch[c].ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+        }
+    }
+    return NULL;
+}
+
+/* ---- set-up ---- */
+
+static enum mx_status chan_init(struct worker *w, unsigned idx, const struct mx_server *s,
+                                const struct mx_config *cfg, char *err, size_t errlen)
+{
+    struct chan *c = &w->ch[idx];
+    c->w = w;
+    c->idx = idx;
+    struct ares_options o;
+    memset(&o, 0, sizeof o);
+    int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB |
+               ARES_OPT_SOCK_RCVBUF | ARES_OPT_SOCK_SNDBUF;
+    o.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_STAYOPEN;
+    o.timeout = (int)cfg->timeout_ms;
+    o.tries = 1;
+    o.sock_state_cb = sock_cb;
+    o.sock_state_cb_data = c;
+    o.socket_receive_buffer_size = 4 << 20;
+    o.socket_send_buffer_size = 1 << 20;
+    int rc = ares_init_options(&c->ch, &o, mask);
+    if (rc != ARES_SUCCESS) {
+        snprintf(err, errlen, "c-ares initialisation failed: %s", ares_strerror(rc));
+        return MX_EDNS;
+    }
+    char csv[128];
+    if (s->v6)
+        snprintf(csv, sizeof csv, "[%s]:%u", s->host, s->port);
+    else
+        snprintf(csv, sizeof csv, "%s:%u", s->host, s->port);
+    rc = ares_set_servers_ports_csv(c->ch, csv);
+    if (rc != ARES_SUCCESS) {
+        snprintf(err, errlen, "bad resolver address %s: %s", csv, ares_strerror(rc));
+        ares_destroy(c->ch);
+        c->ch = NULL;
+        return MX_EINVAL;
+    }
+    return MX_OK;
+}
+
+enum mx_status mx_engine_create(const struct mx_config *cfg, mx_analysis_fn analyze,
+                                mx_done_fn done, void *ud, struct mx_engine **out, char *err,
+                                size_t errlen)
+{
+    enum mx_status st = MX_ENOMEM;
+    struct mx_engine *e = calloc(1, sizeof *e);
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        return MX_ENOMEM;
+    }
+    e->cfg = cfg;
+    e->analyze = analyze;
+    e->done = done;
+    e->ud = ud;
+    e->nworkers = cfg->threads ? cfg->threads : 1;
+    mx_ratelimit_init(&e->rl, cfg->rate, mx_now_ms());
+    e->cache = mx_cache_create(cfg->cache_entries, cfg->cache_max_age_s);
+    e->w = calloc(e->nworkers, sizeof *e->w);
+    if (!e->cache || !e->w) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    int arc = ares_library_init(ARES_LIB_INIT_ALL);
+    if (arc != ARES_SUCCESS) {
+        snprintf(err, errlen, "c-ares: %s", ares_strerror(arc));
+        st = MX_EDNS;
+        goto fail;
+    }
+    unsigned conc = cfg->concurrency ? cfg->concurrency : 1;
+    for (unsigned i = 0; i < e->nworkers; i++) {
+        struct worker *w = &e->w[i];
+        w->eng = e;
+        w->id = i;
+        w->epfd = -1;
+        w->evfd = -1;
+        pthread_mutex_init(&w->mlock, NULL);
+        /* The cap is split so that the sum never exceeds --concurrency. */
+        w->cap = conc / e->nworkers + (i < conc % e->nworkers ? 1u : 0u);
+        if (w->cap == 0)
+            w->cap = 1;
+        w->next_id = (uint16_t)(0x1234u + i * 7919u);
+        w->overflow_answer = mx_answer_failure(MX_RC_OTHER, 0);
+        w->epfd = epoll_create1(EPOLL_CLOEXEC);
+        w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (w->epfd < 0 || w->evfd < 0 || !w->overflow_answer) {
+            snprintf(err, errlen, "cannot create event loop: %s", strerror(errno));
+            st = MX_EIO;
+            goto fail;
+        }
+        struct epoll_event ev = {.events = EPOLLIN};
+        ev.data.u64 = (uint64_t)EVFD_TAG << 32 | (uint32_t)w->evfd;
+        epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->evfd, &ev);
+        w->nch = (unsigned)cfg->nservers;
+        for (unsigned c = 0; c < w->nch; c++) {
+            st = chan_init(w, c, &cfg->servers[c], cfg, err, errlen);
+            if (st != MX_OK)
+                goto fail;
+        }
+    }
+    *out = e;
+    return MX_OK;
+fail:
+    mx_engine_destroy(e);
+    return st;
+}
+
+enum mx_status mx_engine_start(struct mx_engine *e, char *err, size_t errlen)
+{
+    for (unsigned i = 0; i < e->nworkers; i++) {
+        int rc = pthread_create(&e->w[i].th, NULL, worker_main, &e->w[i]);
+        if (rc != 0) {
+            snprintf(err, errlen, "cannot start worker thread: %s", strerror(rc));
+            mx_engine_abort(e);
+            return MX_EIO;
+        }
+        e->w[i].started = true;
+    }
+    return MX_OK;
+}
+
+void mx_engine_submit(struct mx_engine *e, struct mx_record *rec)
+{
+    unsigned i = atomic_fetch_add(&e->next_worker, 1) % e->nworkers;
+    struct worker *w = &e->w[i];
+    rec->worker = i;
+    rec->next = NULL;
+    rec->pending = 0;
+    rec->rounds = 0;
+    rec->nheld = 0;
+    rec->held_overflow = false;
+    pthread_mutex_lock(&w->mlock);
+    if (w->in_tail)
+        w->in_tail->next = rec;
+    else
+        w->in_head = rec;
+    w->in_tail = rec;
+    bool flag = !w->mail_flagged;
+    w->mail_flagged = true;
+    pthread_mutex_unlock(&w->mlock);
+    if (flag)
+        wake(w);
+}
+
+void mx_engine_close(struct mx_engine *e)
+{
+    atomic_store(&e->closed, true);
+    for (unsigned i = 0; i < e->nworkers; i++)
+        wake(&e->w[i]);
+}
+
+void mx_engine_abort(struct mx_engine *e)
+{
+    atomic_store(&e->aborted, true);
+    for (unsigned i = 0; i < e->nworkers; i++)
+        if (e->w[i].evfd >= 0)
+            wake(&e->w[i]);
+}
+
+void mx_engine_join(struct mx_engine *e)
+{
+    for (unsigned i = 0; i < e->nworkers; i++) {
+        if (e->w[i].started) {
+            pthread_join(e->w[i].th, NULL);
+            e->w[i].started = false;
+        }
+    }
+}
+
+void mx_engine_destroy(struct mx_engine *e)
+{
+    if (!e)
+        return;
+    mx_engine_join(e);
+    for (unsigned i = 0; e->w && i < e->nworkers; i++) {
+        struct worker *w = &e->w[i];
+        self = w;
+        for (unsigned c = 0; c < MX_MAX_SERVERS; c++)
+            if (w->ch[c].ch) {
+                ares_destroy(w->ch[c].ch); /* callbacks drop the queries' refs */
+                w->ch[c].ch = NULL;
+            }
+        self = NULL;
+        struct mx_centry *q;
+        while ((q = sq_pop(w)) != NULL)
+            mx_centry_unref(q);
+        if (w->epfd >= 0)
+            close(w->epfd);
+        if (w->evfd >= 0)
+            close(w->evfd);
+        free(w->overflow_answer);
+        pthread_mutex_destroy(&w->mlock);
+    }
+    free(e->w);
+    mx_cache_destroy(e->cache);
+    mx_ratelimit_fini(&e->rl);
+    ares_library_cleanup();
+    free(e);
+}
+
+void mx_engine_counters(struct mx_engine *e, struct mx_counters *out)
+{
+    memset(out, 0, sizeof *out);
+    for (unsigned i = 0; i < e->nworkers; i++) {
+        struct worker *w = &e->w[i];
+        out->sent += atomic_load_explicit(&w->c_sent, memory_order_relaxed);
+        out->answered += atomic_load_explicit(&w->c_answered, memory_order_relaxed);
+        out->retried += atomic_load_explicit(&w->c_retried, memory_order_relaxed);
+        out->timeouts += atomic_load_explicit(&w->c_timeouts, memory_order_relaxed);
+        out->records_done += atomic_load_explicit(&w->c_done, memory_order_relaxed);
+        out->stuck += atomic_load_explicit(&w->c_stuck, memory_order_relaxed);
+        out->inflight += atomic_load_explicit(&w->c_inflight, memory_order_relaxed);
+        for (int r = 0; r < MX_RC_COUNT; r++)
+            out->rcode[r] += atomic_load_explicit(&w->c_rcode[r], memory_order_relaxed);
+    }
+}
+
+void mx_engine_cache_stats(struct mx_engine *e, struct mx_cache_stats *out)
+{
+    mx_cache_get_stats(e->cache, out);
+}
+
+uint64_t mx_engine_rate(struct mx_engine *e)
+{
+    return mx_ratelimit_rate(&e->rl);
+}
+
+void mx_engine_set_rate(struct mx_engine *e, uint64_t qps)
+{
+    mx_ratelimit_set_rate(&e->rl, qps);
+}

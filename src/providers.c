@@ -1,0 +1,433 @@
+/* Mailbox providers and filtering gateways from a CSV data file:
+ *   suffix,provider,kind,spf_includes
+ * one row per exchange-name suffix; kind is mailbox or gateway;
+ * spf_includes lists include names separated by spaces. Several rows may
+ * name the same provider. Blank lines and lines starting with '#' are
+ * skipped. Immutable once loaded, so threads share it. */
+#include <csv.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mx/names.h"
+#include "mx/providers.h"
+
+#define FIELD_MAX 4
+
+struct provider {
+    char *name;
+    enum mx_provider_kind kind;
+};
+
+struct pattern {
+    char *name;   /* suffix or include name, lowercase, no trailing dot */
+    size_t len;
+    uint16_t id;
+};
+
+struct mx_providers {
+    struct provider *prov;
+    size_t nprov, capprov;
+    struct pattern *suffix;
+    size_t nsuffix, capsuffix;
+    struct pattern *incl;
+    size_t nincl, capincl;
+};
+
+/* Parser state for the libcsv callbacks. */
+struct loader {
+    struct mx_providers *p;
+    unsigned long line;    /* physical line being fed */
+    unsigned long rows;    /* rows seen, header included */
+    size_t nfield;
+    char *field[FIELD_MAX];
+    bool too_many;
+    enum mx_status st;
+    char *err;
+    size_t errlen;
+};
+
+static void fail(struct loader *l, enum mx_status st, const char *msg)
+{
+    if (l->st != MX_OK)
+        return;
+    l->st = st;
+    snprintf(l->err, l->errlen, "line %lu: %s", l->line, msg);
+}
+
+static void *grow(void *arr, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap)
+        return arr;
+    size_t nc = *cap ? *cap * 2 : 16;
+    void *b = realloc(arr, nc * elem);
+    if (b)
+        *cap = nc;
+    return b;
+}
+
+/* Lowercase, trimmed, no leading or trailing dot. */
+static char *clean_name(const char *s, size_t len)
+{
+    while (len > 0 && isspace((unsigned char)*s)) {
+        s++;
+        len--;
+    }
+    while (len > 0 && isspace((unsigned char)s[len - 1]))
+        len--;
+    while (len > 0 && *s == '.') {
+        s++;
+        len--;
+    }
+    if (len > 0 && s[len - 1] == '.')
+        len--;
+    char *out = malloc(len + 1);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len; i++)
+        out[i] = (char)tolower((unsigned char)s[i]);
+    out[len] = 0;
+    return out;
+}
+
+static bool valid_pattern(const char *s)
+{
+    if (!*s || strlen(s) > MX_NAME_MAX)
+        return false;
+    for (const char *c = s; *c; c++)
+        if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.' && *c != '_')
+            return false;
+    return strstr(s, "..") == NULL;
+}
+
+static bool add_pattern(struct pattern **arr, size_t *n, size_t *cap, char *name, uint16_t id)
+{
+    struct pattern *b = grow(*arr, cap, *n, sizeof **arr);
+    if (!b)
+        return false;
+    *arr = b;
+    b[*n].name = name;
+    b[*n].len = strlen(name);
+    b[*n].id = id;
+    (*n)++;
+    return true;
+}
+
+static uint16_t provider_id(struct loader *l, const char *name, enum mx_provider_kind kind)
+{
+    struct mx_providers *p = l->p;
+    for (size_t i = 0; i < p->nprov; i++) {
+        if (strcmp(p->prov[i].name, name) != 0)
+            continue;
+        if (p->prov[i].kind != kind) {
+            fail(l, MX_EFORMAT, "provider listed with two different kinds");
+            return MX_PROVIDER_NONE;
+        }
+        return (uint16_t)i;
+    }
+    if (p->nprov >= MX_PROVIDER_NONE) {
+        fail(l, MX_ETOOBIG, "too many providers");
+        return MX_PROVIDER_NONE;
+    }
+    struct provider *b = grow(p->prov, &p->capprov, p->nprov, sizeof *b);
+    char *copy = strdup(name);
+    if (!b || !copy) {
+        free(copy);
+        if (b)
+            p->prov = b;
+        fail(l, MX_ENOMEM, "out of memory");
+        return MX_PROVIDER_NONE;
+    }
+    p->prov = b;
+    b[p->nprov].name = copy;
+    b[p->nprov].kind = kind;
+    return (uint16_t)p->nprov++;
+}
+
+static void row_header(struct loader *l)
+{
+    static const char *const want[] = {"suffix", "provider", "kind", "spf_includes"};
+    if (l->nfield != FIELD_MAX || l->too_many) {
+        fail(l, MX_EFORMAT, "header must be suffix,provider,kind,spf_includes");
+        return;
+    }
+    for (size_t i = 0; i < FIELD_MAX; i++) {
+        char *h = clean_name(l->field[i], strlen(l->field[i]));
+        bool ok = h && strcmp(h, want[i]) == 0;
+        free(h);
+        if (!ok) {
+            fail(l, MX_EFORMAT, "header must be suffix,provider,kind,spf_includes");
+            return;
+        }
+    }
+}
+
+static void row_data(struct loader *l)
+{
+    struct mx_providers *p = l->p;
+    if (l->nfield < 3 || l->too_many) {
+        fail(l, MX_EFORMAT, "want 4 fields: suffix,provider,kind,spf_includes");
+        return;
+    }
+    const char *prov = l->field[1];
+    while (isspace((unsigned char)*prov))
+        prov++;
+    size_t plen = strlen(prov);
+    while (plen > 0 && isspace((unsigned char)prov[plen - 1]))
+        plen--;
+    if (plen == 0 || plen > 64) {
+        fail(l, MX_EFORMAT, "empty or over-long provider name");
+        return;
+    }
+    for (size_t i = 0; i < plen; i++)
+        if (!isgraph((unsigned char)prov[i]) || prov[i] == ';' || prov[i] == ',') {
+            fail(l, MX_EFORMAT, "provider name must be printable, without spaces, ';' or ','");
+            return;
+        }
+    char pname[65];
+    memcpy(pname, prov, plen);
+    pname[plen] = 0;
+
+    enum mx_provider_kind kind;
+    char *k = clean_name(l->field[2], strlen(l->field[2]));
+    if (!k) {
+        fail(l, MX_ENOMEM, "out of memory");
+        return;
+    }
+    bool known = true;
+    if (strcmp(k, "mailbox") == 0)
+        kind = MX_PROVIDER_MAILBOX;
+    else if (strcmp(k, "gateway") == 0)
+        kind = MX_PROVIDER_GATEWAY;
+    else
+        known = false;
+    free(k);
+    if (!known) {
+        fail(l, MX_EFORMAT, "kind must be mailbox or gateway");
+        return;
+    }
+    uint16_t id = provider_id(l, pname, kind);
+    if (id == MX_PROVIDER_NONE)
+        return;
+
+    char *suffix = clean_name(l->field[0], strlen(l->field[0]));
+    if (!suffix) {
+        fail(l, MX_ENOMEM, "out of memory");
+        return;
+    }
+    if (!*suffix) {
+        free(suffix); /* a provider known by its SPF includes only */
+    } else if (!valid_pattern(suffix)) {
+        free(suffix);
+        fail(l, MX_EFORMAT, "bad exchange suffix");
+        return;
+    } else if (!add_pattern(&p->suffix, &p->nsuffix, &p->capsuffix, suffix, id)) {
+        free(suffix);
+        fail(l, MX_ENOMEM, "out of memory");
+        return;
+    }
+
+    const char *s = l->nfield > 3 ? l->field[3] : "";
+    while (*s) {
+        size_t skip = strspn(s, " \t");
+        s += skip;
+        size_t n = strcspn(s, " \t");
+        if (n == 0)
+            break;
+        char *inc = clean_name(s, n);
+        if (!inc) {
+            fail(l, MX_ENOMEM, "out of memory");
+            return;
+        }
+        if (!valid_pattern(inc)) {
+            free(inc);
+            fail(l, MX_EFORMAT, "bad SPF include name");
+            return;
+        }
+        if (!add_pattern(&p->incl, &p->nincl, &p->capincl, inc, id)) {
+            free(inc);
+            fail(l, MX_ENOMEM, "out of memory");
+            return;
+        }
+        s += n;
+    }
+}
+
+static void on_field(void *s, size_t len, void *data)
+{
+    struct loader *l = data;
+    if (l->nfield >= FIELD_MAX) {
+        l->too_many = true;
+        return;
+    }
+    char *f = malloc(len + 1);
+    if (!f) {
+        fail(l, MX_ENOMEM, "out of memory");
+        return;
+    }
+    if (len)
+        memcpy(f, s, len);
+    f[len] = 0;
+    l->field[l->nfield++] = f;
+}
+
+static void on_row(int c, void *data)
+{
+    (void)c;
+    struct loader *l = data;
+    if (l->st == MX_OK) {
+        if (l->rows++ == 0)
+            row_header(l);
+        else
+            row_data(l);
+    }
+    for (size_t i = 0; i < l->nfield; i++)
+        free(l->field[i]);
+    l->nfield = 0;
+    l->too_many = false;
+}
+
+static bool skip_line(const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len && isspace((unsigned char)s[i]))
+        i++;
+    return i == len || s[i] == '#';
+}
+
+void mx_providers_destroy(struct mx_providers *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->nprov; i++)
+        free(p->prov[i].name);
+    for (size_t i = 0; i < p->nsuffix; i++)
+        free(p->suffix[i].name);
+    for (size_t i = 0; i < p->nincl; i++)
+        free(p->incl[i].name);
+    free(p->prov);
+    free(p->suffix);
+    free(p->incl);
+    free(p);
+}
+
+enum mx_status mx_providers_load(const char *path, struct mx_providers **out, char *err,
+                                 size_t errlen)
+{
+    enum mx_status st = MX_OK;
+    struct mx_providers *p = NULL;
+    struct csv_parser csv;
+    bool csv_ready = false;
+    FILE *fp = NULL;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    struct loader l;
+    char msg[MX_ERRLEN];
+
+    *out = NULL;
+    if (!path) {
+        const char *env = getenv("MXSCAN_PROVIDERS");
+        path = (env && *env) ? env : MX_DATADIR "/providers.csv";
+    }
+    memset(&l, 0, sizeof l);
+    l.err = msg;
+    l.errlen = sizeof msg;
+    msg[0] = 0;
+
+    p = calloc(1, sizeof *p);
+    if (!p) {
+        st = MX_ENOMEM;
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto out;
+    }
+    l.p = p;
+    fp = fopen(path, "r");
+    if (!fp) {
+        st = MX_EIO;
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (csv_init(&csv, CSV_STRICT | CSV_STRICT_FINI) != 0) {
+        st = MX_ENOMEM;
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto out;
+    }
+    csv_ready = true;
+    while ((n = getline(&line, &cap, fp)) > 0 && l.st == MX_OK) {
+        l.line++;
+        if (skip_line(line, (size_t)n))
+            continue;
+        if (csv_parse(&csv, line, (size_t)n, on_field, on_row, &l) != (size_t)n)
+            fail(&l, MX_EFORMAT, csv_strerror(csv_error(&csv)));
+    }
+    if (ferror(fp)) {
+        st = MX_EIO;
+        snprintf(err, errlen, "%s: read error", path);
+        goto out;
+    }
+    if (l.st == MX_OK && csv_fini(&csv, on_field, on_row, &l) != 0)
+        fail(&l, MX_EFORMAT, "unterminated quoted field");
+    if (l.st == MX_OK && l.rows == 0) {
+        l.line = 1;
+        fail(&l, MX_EFORMAT, "empty file (want the header suffix,provider,kind,spf_includes)");
+    }
+    if (l.st != MX_OK) {
+        st = l.st;
+        snprintf(err, errlen, "%s: %s", path, msg);
+        goto out;
+    }
+    *out = p;
+    p = NULL;
+out:
+    for (size_t i = 0; i < l.nfield; i++)
+        free(l.field[i]);
+    if (csv_ready)
+        csv_free(&csv);
+    free(line);
+    if (fp)
+        fclose(fp);
+    mx_providers_destroy(p);
+    return st;
+}
+
+size_t mx_providers_count(const struct mx_providers *p)
+{
+    return p ? p->nprov : 0;
+}
+
+const char *mx_providers_name(const struct mx_providers *p, uint16_t id)
+{
+    return p && id < p->nprov ? p->prov[id].name : "";
+}
+
+enum mx_provider_kind mx_providers_kind(const struct mx_providers *p, uint16_t id)
+{
+    return p && id < p->nprov ? p->prov[id].kind : MX_PROVIDER_GATEWAY;
+}
+
+/* Longest pattern that name equals or ends in at a label boundary. */
+static uint16_t longest_match(const struct pattern *pat, size_t n, const char *name)
+{
+    uint16_t best = MX_PROVIDER_NONE;
+    size_t best_len = 0;
+    for (size_t i = 0; i < n; i++)
+        if (pat[i].len > best_len && mx_name_has_suffix(name, pat[i].name)) {
+            best = pat[i].id;
+            best_len = pat[i].len;
+        }
+    return best;
+}
+
+uint16_t mx_providers_by_exchange(const struct mx_providers *p, const char *exchange)
+{
+    return p ? longest_match(p->suffix, p->nsuffix, exchange) : MX_PROVIDER_NONE;
+}
+
+uint16_t mx_providers_by_include(const struct mx_providers *p, const char *name)
+{
+    return p ? longest_match(p->incl, p->nincl, name) : MX_PROVIDER_NONE;
+}

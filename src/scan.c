@@ -1,0 +1,753 @@
+/* The scan pipeline (scan.h):
+ *
+ *   reader thread -> engine workers (resolve + analyse) -> writer thread
+ *        |                                                  |
+ *        +-- invalid names go straight to the writer -------+
+ *
+ * A fixed pool of records bounds the work in progress and the writer's
+ * reorder window (rows leave in input order). A signal thread turns SIGINT
+ * and SIGTERM into a clean stop; the monitor thread prints progress and
+ * runs the watchdog. */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mx/analyze.h"
+#include "mx/engine.h"
+#include "mx/input.h"
+#include "mx/names.h"
+#include "mx/output.h"
+#include "mx/providers.h"
+#include "mx/scan.h"
+#include "mx/stats.h"
+
+enum stop_reason { STOP_NONE, STOP_SIGINT, STOP_SIGTERM, STOP_WATCHDOG, STOP_ERROR };
+
+struct scan {
+    const struct mx_config *cfg;
+    struct mx_providers *providers;
+    struct mx_analyze_cfg acfg;
+    struct mx_engine *eng;
+    struct mx_output *out;
+    struct mx_input *in;
+    struct mx_tally tally;
+    /* pool */
+    struct mx_record *recs;
+    unsigned window;
+    pthread_mutex_t plock;
+    pthread_cond_t pcond;
+    struct mx_record *free_list;
+    /* writer queue */
+    pthread_mutex_t wlock;
+    pthread_cond_t wcond;
+    struct mx_record *wq;
+    struct mx_record **slots;
+    uint64_t next_row;          /* next seq to write */
+    _Atomic uint64_t written;   /* = next_row, for the monitor */
+    uint64_t total;             /* seq after the last entry (valid when reader_done) */
+    atomic_bool reader_done;
+    atomic_bool writer_done;
+    /* control */
+    atomic_int stop;            /* enum stop_reason */
+    uint64_t start_rows;        /* rows already in the output (resume) */
+    uint64_t input_errors;
+    bool input_failed;
+    bool output_failed;
+    char errmsg[MX_ERRLEN];
+    uint64_t watchdog_since_ms; /* roll back to before this */
+    uint64_t t0_ms;
+    pthread_mutex_t donelock;
+    pthread_cond_t donecond;
+};
+
+static bool progress_enabled(const struct mx_config *cfg)
+{
+    return !cfg->quiet && (cfg->progress || isatty(STDERR_FILENO));
+}
+
+/* ---- pool ---- */
+
+static struct mx_record *pool_get(struct scan *s)
+{
+    pthread_mutex_lock(&s->plock);
+    while (!s->free_list && !atomic_load(&s->stop))
+        pthread_cond_wait(&s->pcond, &s->plock);
+    struct mx_record *r = s->free_list;
+    if (r)
+        s->free_list = r->next;
+    pthread_mutex_unlock(&s->plock);
+    return r;
+}
+
+static void pool_put(struct scan *s, struct mx_record *r)
+{
+    pthread_mutex_lock(&s->plock);
+    r->next = s->free_list;
+    s->free_list = r;
+    pthread_cond_signal(&s->pcond);
+    pthread_mutex_unlock(&s->plock);
+}
+
+static void request_stop(struct scan *s, enum stop_reason why)
+{
+    int expected = STOP_NONE;
+    if (!atomic_compare_exchange_strong(&s->stop, &expected, (int)why))
+        return;
+    pthread_mutex_lock(&s->plock);
+    pthread_cond_broadcast(&s->pcond);
+    pthread_mutex_unlock(&s->plock);
+    pthread_mutex_lock(&s->wlock);
+    pthread_cond_broadcast(&s->wcond);
+    pthread_mutex_unlock(&s->wlock);
+    if (s->eng)
+        mx_engine_abort(s->eng);
+}
+
+/* ---- engine callbacks ---- */
+
+static bool analyze_cb(void *ud, struct mx_record *rec, struct mx_oracle *o)
+{
+    struct scan *s = ud;
+    return mx_analyze(&s->acfg, rec->domain, o, &rec->res);
+}
+
+static void writer_push(struct scan *s, struct mx_record *rec)
+{
+    pthread_mutex_lock(&s->wlock);
+    rec->next = s->wq;
+    s->wq = rec;
+    pthread_cond_signal(&s->wcond);
+    pthread_mutex_unlock(&s->wlock);
+}
+
+static void done_cb(void *ud, struct mx_record *rec)
+{
+    struct scan *s = ud;
+    if (rec->held_overflow)
+        rec->res.overflow = true;
+    writer_push(s, rec);
+}
+
+/* ---- writer ---- */
+
+static void *writer_main(void *arg)
+{
+    struct scan *s = arg;
+    char err[MX_ERRLEN];
+    for (;;) {
+        pthread_mutex_lock(&s->wlock);
+        while (!s->wq && !atomic_load(&s->stop) &&
+               !(atomic_load(&s->reader_done) && s->next_row == s->total)) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 200 * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            if (pthread_cond_timedwait(&s->wcond, &s->wlock, &ts) == ETIMEDOUT)
+                break;
+        }
+        struct mx_record *q = s->wq;
+        s->wq = NULL;
+        pthread_mutex_unlock(&s->wlock);
+        while (q) {
+            struct mx_record *n = q->next;
+            s->slots[q->seq % s->window] = q;
+            q = n;
+        }
+        for (;;) {
+            struct mx_record *r = s->slots[s->next_row % s->window];
+            if (!r || r->seq != s->next_row)
+                break;
+            s->slots[s->next_row % s->window] = NULL;
+            if (!s->output_failed) {
+                if (mx_output_row(s->out, &r->res, r->line_no, err, sizeof err) != MX_OK) {
+                    snprintf(s->errmsg, sizeof s->errmsg, "%s", err);
+                    s->output_failed = true;
+                    request_stop(s, STOP_ERROR);
+                }
+                mx_tally_add(&s->tally, &r->res);
+            }
+            s->next_row++;
+            atomic_store_explicit(&s->written, s->next_row, memory_order_relaxed);
+            pool_put(s, r);
+        }
+        if (atomic_load(&s->stop))
+            break;
+        if (!s->output_failed &&
+            mx_output_sync(s->out, s->next_row, false, err, sizeof err) != MX_OK) {
+            snprintf(s->errmsg, sizeof s->errmsg, "%s", err);
+            s->output_failed = true;
+            request_stop(s, STOP_ERROR);
+            break;
+        }
+        if (atomic_load(&s->reader_done) && s->next_row == s->total)
+            break;
+    }
+    atomic_store(&s->writer_done, true);
+    pthread_mutex_lock(&s->donelock);
+    pthread_cond_broadcast(&s->donecond);
+    pthread_mutex_unlock(&s->donelock);
+    return NULL;
+}
+
+/* ---- reader ---- */
+
+static void *reader_main(void *arg)
+{
+    struct scan *s = arg;
+    const struct mx_config *cfg = s->cfg;
+    uint64_t skip = s->start_rows, seq = s->start_rows;
+    char err[MX_ERRLEN];
+    struct mx_input_line line;
+    while (!atomic_load(&s->stop)) {
+        enum mx_status st = mx_input_next(s->in, &line, err, sizeof err);
+        if (st == MX_EEOF)
+            break;
+        if (st != MX_OK) {
+            fprintf(stderr, "mxscan: %s\n", err);
+            s->input_errors++;
+            s->input_failed = true;
+            break;
+        }
+        if (cfg->shard_count > 1 &&
+            mx_input_shard_hash(line.raw, line.rawlen) % cfg->shard_count != cfg->shard_index)
+            continue;
+        if (skip > 0) {
+            skip--;
+            continue;
+        }
+        struct mx_record *rec = pool_get(s);
+        if (!rec)
+            break;
+        rec->seq = seq++;
+        rec->line_no = line.line_no;
+        rec->file_index = line.file_index;
+        mx_result_reset(&rec->res);
+        rec->valid = mx_name_normalize(line.name, line.len, rec->domain, sizeof rec->domain);
+        if (!rec->valid) {
+            mx_analyze_invalid(rec->domain, &rec->res);
+            writer_push(s, rec);
+        } else {
+            mx_engine_submit(s->eng, rec);
+        }
+    }
+    pthread_mutex_lock(&s->wlock);
+    s->total = seq;
+    atomic_store(&s->reader_done, true);
+    pthread_cond_signal(&s->wcond);
+    pthread_mutex_unlock(&s->wlock);
+    mx_engine_close(s->eng);
+    return NULL;
+}
+
+/* ---- signals ---- */
+
+static void *signal_main(void *arg)
+{
+    struct scan *s = arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGUSR2); /* internal: end of the scan */
+    int n = 0;
+    for (;;) {
+        int sig;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGUSR2)
+            return NULL;
+        if (++n >= 2) {
+            /* Second signal: stop at once; the checkpoint on disk still
+             * describes a durable, resumable output. */
+            static const char msg[] =
+                "\nmxscan: second signal, stopping at once; rerun with --resume to continue\n";
+            ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+            (void)w;
+            _exit(sig == SIGINT ? MX_EXIT_SIGINT : MX_EXIT_SIGTERM);
+        }
+        if (!s->cfg->quiet)
+            fprintf(stderr, "\nmxscan: %s received, stopping (again to stop at once)\n",
+                    sig == SIGINT ? "SIGINT" : "SIGTERM");
+        request_stop(s, sig == SIGINT ? STOP_SIGINT : STOP_SIGTERM);
+    }
+}
+
+/* ---- monitor: progress, status file, watchdog ---- */
+
+struct monitor {
+    struct scan *s;
+    pthread_t th;
+    atomic_bool quit;
+};
+
+static void fmt_duration(char *buf, size_t len, double secs)
+{
+    if (secs < 0 || secs > 1e7) {
+        snprintf(buf, len, "--:--");
+        return;
+    }
+    unsigned long t = (unsigned long)secs;
+    if (t >= 3600)
+        snprintf(buf, len, "%lu:%02lu:%02lu", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, len, "%02lu:%02lu", t / 60, t % 60);
+}
+
+static void *monitor_main(void *arg)
+{
+    struct monitor *m = arg;
+    struct scan *s = m->s;
+    const struct mx_config *cfg = s->cfg;
+    bool show = progress_enabled(cfg);
+    bool tty = isatty(STDERR_FILENO);
+    FILE *status = NULL;
+    if (cfg->status_file) {
+        status = fopen(cfg->status_file, "w");
+        if (!status)
+            fprintf(stderr, "mxscan: cannot write status file %s: %s\n", cfg->status_file,
+                    strerror(errno));
+    }
+    struct mx_counters prev;
+    memset(&prev, 0, sizeof prev);
+    uint64_t prev_rows = atomic_load(&s->written);
+    double rates[5] = {0};
+    unsigned nrates = 0;
+    uint64_t base_rate = mx_engine_rate(s->eng);
+    unsigned bad_secs = 0, good_secs = 0;
+    uint64_t bad_since = 0;
+    while (!atomic_load(&m->quit)) {
+        for (int i = 0; i < 10 && !atomic_load(&m->quit); i++) {
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        if (atomic_load(&m->quit))
+            break;
+        uint64_t now = mx_now_ms();
+        struct mx_counters c;
+        mx_engine_counters(s->eng, &c);
+        uint64_t rows = atomic_load(&s->written);
+        double el = (double)(now - s->t0_ms) / 1000.0;
+        rates[nrates++ % 5] = (double)(rows - prev_rows);
+        double cur = 0;
+        unsigned k = nrates < 5 ? nrates : 5;
+        for (unsigned i = 0; i < k; i++)
+            cur += rates[i];
+        cur = k ? cur / k : 0;
+        double avg = el > 0 ? (double)(rows - s->start_rows) / el : 0;
+        /* Watchdog: the share of failed look-ups over the last second. */
+        uint64_t d_to = c.timeouts - prev.timeouts;
+        uint64_t d_fail = d_to + (c.rcode[MX_RC_SERVFAIL] - prev.rcode[MX_RC_SERVFAIL]) +
+                          (c.rcode[MX_RC_REFUSED] - prev.rcode[MX_RC_REFUSED]);
+        uint64_t d_all = (c.answered - prev.answered) + d_to;
+        bool bad = d_all >= 10 && (double)d_fail > cfg->watchdog_ratio * (double)d_all;
+        bool idle = d_all == 0 && c.inflight > 0 && c.sent == prev.sent + 0 &&
+                    c.timeouts == prev.timeouts;
+        (void)idle;
+        if (bad) {
+            if (bad_secs == 0 && bad_since == 0)
+                bad_since = now - 1000;
+            bad_secs++;
+            good_secs = 0;
+            if (cfg->watchdog_backoff_s && bad_secs % cfg->watchdog_backoff_s == 0) {
+                uint64_t r = mx_engine_rate(s->eng);
+                uint64_t sent_rate = c.sent - prev.sent;
+                uint64_t nr = (r ? r : (sent_rate ? sent_rate : 100)) / 2;
+                if (nr < 10)
+                    nr = 10;
+                mx_engine_set_rate(s->eng, nr);
+                if (!cfg->quiet)
+                    fprintf(stderr, "\nmxscan: %.0f%% of look-ups failing; rate lowered to %" PRIu64
+                                    " queries/s\n",
+                            100.0 * (double)d_fail / (double)d_all, nr);
+            }
+            if (cfg->watchdog_stop_s && now - bad_since >= (uint64_t)cfg->watchdog_stop_s * 1000) {
+                uint64_t margin = (uint64_t)cfg->timeout_ms * (cfg->retries + 1) + 2000;
+                s->watchdog_since_ms = bad_since > margin ? bad_since - margin : 0;
+                snprintf(s->errmsg, sizeof s->errmsg,
+                         "the resolver failed %.0f%% of look-ups for %u s; stopped. The output "
+                         "was cut back to before the trouble began; rerun the same command with "
+                         "--resume once the resolver is healthy",
+                         100.0 * (double)d_fail / (double)d_all, cfg->watchdog_stop_s);
+                request_stop(s, STOP_WATCHDOG);
+            }
+        } else if (d_all > 0) {
+            good_secs++;
+            if (good_secs >= (cfg->watchdog_backoff_s ? cfg->watchdog_backoff_s : 5)) {
+                bad_secs = 0;
+                bad_since = 0;
+                uint64_t r = mx_engine_rate(s->eng);
+                if (r != base_rate) {
+                    uint64_t nr = base_rate == 0 || r * 2 >= base_rate ? base_rate : r * 2;
+                    mx_engine_set_rate(s->eng, nr);
+                    good_secs = 0;
+                }
+            }
+        }
+        uint64_t total = mx_input_bytes_total(s->in), done_b = mx_input_bytes_read(s->in);
+        double pct = total ? 100.0 * (double)done_b / (double)total : -1;
+        char eta[32], els[32];
+        fmt_duration(els, sizeof els, el);
+        fmt_duration(eta, sizeof eta,
+                     pct > 0 && pct < 100 ? el * (100.0 - pct) / pct : (pct >= 100 ? 0 : -1));
+        if (show) {
+            char pbuf[32];
+            if (pct >= 0)
+                snprintf(pbuf, sizeof pbuf, "%5.1f%%", pct);
+            else
+                snprintf(pbuf, sizeof pbuf, "  -   ");
+            fprintf(stderr,
+                    "%s%s %s %" PRIu64 " done, %.0f/s (avg %.0f/s), %" PRIu64 " q in flight, "
+                    "%" PRIu64 " timeouts, NX %" PRIu64 " SF %" PRIu64 ", ETA %s%s",
+                    tty ? "\r" : "", els, pbuf, rows, cur, avg, c.inflight, c.timeouts,
+                    atomic_load(&s->tally.status[MX_RC_NXDOMAIN]),
+                    atomic_load(&s->tally.status[MX_RC_SERVFAIL]), eta, tty ? "\033[K" : "\n");
+            fflush(stderr);
+        }
+        if (status) {
+            fprintf(status,
+                    "{\"elapsed_seconds\":%.1f,\"rows\":%" PRIu64 ",\"percent\":%.2f,"
+                    "\"rows_per_second\":%.1f,\"queries_sent\":%" PRIu64 ",\"in_flight\":%" PRIu64
+                    ",\"timeouts\":%" PRIu64 ",\"retried\":%" PRIu64 ",\"rate_limit\":%" PRIu64
+                    "}\n",
+                    el, rows, pct, cur, c.sent, c.inflight, c.timeouts, c.retried,
+                    mx_engine_rate(s->eng));
+            fflush(status);
+        }
+        prev = c;
+        prev_rows = rows;
+    }
+    if (show && tty)
+        fputc('\n', stderr);
+    if (status)
+        fclose(status);
+    return NULL;
+}
+
+/* ---- fingerprint ---- */
+
+static uint64_t fnv(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static void fingerprint(const struct mx_config *cfg, char *out, size_t len)
+{
+    uint64_t hi = 1469598103934665603ull, ho = 1469598103934665603ull;
+    for (size_t i = 0; i < cfg->ninputs; i++) {
+        const char *p = cfg->inputs[i];
+        hi = fnv(hi, p, strlen(p) + 1);
+        struct stat st;
+        if (strcmp(p, "-") != 0 && stat(p, &st) == 0) {
+            uint64_t size = (uint64_t)st.st_size;
+            hi = fnv(hi, &size, sizeof size);
+            FILE *f = fopen(p, "rb");
+            if (f) {
+                unsigned char buf[65536];
+                size_t n = fread(buf, 1, sizeof buf, f);
+                hi = fnv(hi, buf, n);
+                fclose(f);
+            }
+        }
+    }
+    char opt[1024];
+    int n = snprintf(opt, sizeof opt, "v1 checks=%u shard=%u/%u out=%s providers=%s",
+                     cfg->checks, cfg->shard_index, cfg->shard_count,
+                     cfg->output && strlen(cfg->output) > 4 &&
+                             strcmp(cfg->output + strlen(cfg->output) - 4, ".csv") == 0
+                         ? "csv"
+                         : "zst",
+                     cfg->providers_path ? cfg->providers_path : "default");
+    ho = fnv(ho, opt, (size_t)n);
+    ho = fnv(ho, &cfg->allow.n, sizeof cfg->allow.n);
+    for (size_t i = 0; i < cfg->allow.n; i++) {
+        char a[64];
+        mx_ip_format(&cfg->allow.r[i].ip, a, sizeof a);
+        ho = fnv(ho, a, strlen(a));
+        ho = fnv(ho, &cfg->allow.r[i].len, 1);
+    }
+    snprintf(out, len, "i=%016" PRIx64 ",o=%016" PRIx64, hi, ho);
+}
+
+static void iso_now(char *buf, size_t len)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ---- the scan ---- */
+
+int mx_scan_run(const struct mx_config *cfg)
+{
+    int rc = MX_EXIT_FAIL;
+    char err[MX_ERRLEN] = "";
+    char fp[80], started[32], ended[32];
+    struct scan *s = calloc(1, sizeof *s);
+    if (!s) {
+        fprintf(stderr, "mxscan: out of memory\n");
+        return MX_EXIT_FAIL;
+    }
+    pthread_t rth, wth, sth;
+    bool have_r = false, have_w = false, have_s = false;
+    struct monitor mon = {.s = s};
+    bool have_m = false;
+    struct mx_checkpoint ck;
+    bool resumed = false;
+    iso_now(started, sizeof started);
+    s->cfg = cfg;
+    s->t0_ms = mx_now_ms();
+    pthread_mutex_init(&s->plock, NULL);
+    pthread_cond_init(&s->pcond, NULL);
+    pthread_mutex_init(&s->wlock, NULL);
+    pthread_cond_init(&s->wcond, NULL);
+    pthread_mutex_init(&s->donelock, NULL);
+    pthread_cond_init(&s->donecond, NULL);
+
+    if (mx_providers_load(cfg->providers_path, &s->providers, err, sizeof err) != MX_OK) {
+        fprintf(stderr, "mxscan: providers: %s\n", err);
+        goto out;
+    }
+    s->acfg.checks = cfg->checks;
+    s->acfg.allow = &cfg->allow;
+    s->acfg.providers = s->providers;
+    fingerprint(cfg, fp, sizeof fp);
+
+    if (cfg->resume) {
+        char ckpath[4200];
+        if (!mx_checkpoint_path(cfg->output, ckpath, sizeof ckpath)) {
+            fprintf(stderr, "mxscan: --resume needs a regular output file (-o FILE)\n");
+            rc = MX_EXIT_USAGE;
+            goto out;
+        }
+        if (mx_checkpoint_read(ckpath, &ck, err, sizeof err) != MX_OK) {
+            fprintf(stderr, "mxscan: %s; nothing to resume: run the scan without --resume\n", err);
+            goto out;
+        }
+        if (strncmp(ck.fingerprint, fp, 19) != 0) {
+            fprintf(stderr, "mxscan: cannot resume %s: the input files differ from the "
+                            "interrupted scan's (name, size or content). Resume with the same "
+                            "inputs, or start afresh without --resume\n",
+                    cfg->output);
+            goto out;
+        }
+        if (strcmp(ck.fingerprint, fp) != 0) {
+            fprintf(stderr, "mxscan: cannot resume %s: options that shape the rows (--checks, "
+                            "--allow-address, --shard, --providers, output format) differ from "
+                            "the interrupted scan's. Use the same options, or start afresh "
+                            "without --resume\n",
+                    cfg->output);
+            goto out;
+        }
+        if (ck.complete) {
+            if (!cfg->quiet)
+                fprintf(stderr, "mxscan: %s is already complete (%" PRIu64 " rows)\n",
+                        cfg->output, ck.rows);
+            rc = MX_EXIT_OK;
+            goto out;
+        }
+        if (mx_tally_from_output(&s->tally, s->providers, cfg->output, ck.offset, err,
+                                 sizeof err) != MX_OK) {
+            fprintf(stderr, "mxscan: cannot read back %s: %s\n", cfg->output, err);
+            goto out;
+        }
+        s->start_rows = ck.rows;
+        resumed = true;
+        if (!cfg->quiet)
+            fprintf(stderr, "mxscan: resuming %s after %" PRIu64 " rows\n", cfg->output, ck.rows);
+    }
+
+    if (mx_input_open(&s->in, cfg->inputs, cfg->ninputs, err, sizeof err) != MX_OK) {
+        fprintf(stderr, "mxscan: %s\n", err);
+        goto out;
+    }
+    if (mx_output_open(cfg, fp, resumed ? &ck : NULL, &s->out, err, sizeof err) != MX_OK) {
+        fprintf(stderr, "mxscan: %s\n", err);
+        goto out;
+    }
+    s->window = cfg->window ? cfg->window : 1024;
+    s->recs = calloc(s->window, sizeof *s->recs);
+    s->slots = calloc(s->window, sizeof *s->slots);
+    if (!s->recs || !s->slots) {
+        fprintf(stderr, "mxscan: out of memory for a window of %u domains; lower --window\n",
+                s->window);
+        goto out;
+    }
+    for (unsigned i = 0; i < s->window; i++) {
+        s->recs[i].next = s->free_list;
+        s->free_list = &s->recs[i];
+    }
+    s->next_row = s->start_rows;
+    atomic_store(&s->written, s->start_rows);
+    if (mx_engine_create(cfg, analyze_cb, done_cb, s, &s->eng, err, sizeof err) != MX_OK) {
+        fprintf(stderr, "mxscan: %s\n", err);
+        goto out;
+    }
+
+    /* Signals go to the signal thread only. */
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    signal(SIGPIPE, SIG_IGN);
+    have_s = pthread_create(&sth, NULL, signal_main, s) == 0;
+    if (mx_engine_start(s->eng, err, sizeof err) != MX_OK) {
+        fprintf(stderr, "mxscan: %s\n", err);
+        goto stop_threads;
+    }
+    have_w = pthread_create(&wth, NULL, writer_main, s) == 0;
+    have_r = pthread_create(&rth, NULL, reader_main, s) == 0;
+    have_m = pthread_create(&mon.th, NULL, monitor_main, &mon) == 0;
+    if (!have_w || !have_r) {
+        fprintf(stderr, "mxscan: cannot start threads\n");
+        request_stop(s, STOP_ERROR);
+    }
+
+    /* Wait for the writer to finish (all rows) or a stop. */
+    pthread_mutex_lock(&s->donelock);
+    while (have_w && !atomic_load(&s->writer_done))
+        pthread_cond_wait(&s->donecond, &s->donelock);
+    pthread_mutex_unlock(&s->donelock);
+
+stop_threads:
+    if (atomic_load(&s->stop) != STOP_NONE)
+        mx_engine_abort(s->eng);
+    if (have_w)
+        pthread_join(wth, NULL);
+    if (have_r) {
+        /* The reader may sit in a read() on a quiet pipe; after a stop it
+         * is not waited for. */
+        if (atomic_load(&s->stop) == STOP_NONE || atomic_load(&s->reader_done))
+            pthread_join(rth, NULL);
+        else
+            pthread_detach(rth);
+    }
+    mx_engine_join(s->eng);
+    if (have_m) {
+        atomic_store(&mon.quit, true);
+        pthread_join(mon.th, NULL);
+    }
+    if (have_s) {
+        pthread_kill(sth, SIGUSR2);
+        pthread_join(sth, NULL);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+    int why = atomic_load(&s->stop);
+    bool complete = why == STOP_NONE && !s->input_failed && !s->output_failed;
+    uint64_t rows = s->next_row;
+    if (why == STOP_WATCHDOG && s->out && mx_output_resumable(s->out)) {
+        rows = mx_output_rollback(s->out, s->watchdog_since_ms);
+        memset(&s->tally, 0, sizeof s->tally);
+        char ckp[4200];
+        struct mx_checkpoint ck2;
+        if (mx_checkpoint_path(cfg->output, ckp, sizeof ckp) &&
+            mx_checkpoint_read(ckp, &ck2, err, sizeof err) == MX_OK)
+            mx_tally_from_output(&s->tally, s->providers, cfg->output, ck2.offset, err,
+                                 sizeof err);
+    }
+    if (s->out) {
+        enum mx_status st = s->output_failed ? MX_EIO
+                                             : mx_output_close(s->out, rows, complete, err,
+                                                               sizeof err);
+        if (s->output_failed)
+            mx_output_close(s->out, rows, false, err, sizeof err);
+        s->out = NULL;
+        if (st != MX_OK && !s->output_failed) {
+            snprintf(s->errmsg, sizeof s->errmsg, "%s", err);
+            s->output_failed = true;
+        }
+    }
+    struct mx_counters c;
+    struct mx_cache_stats cs;
+    mx_engine_counters(s->eng, &c);
+    mx_engine_cache_stats(s->eng, &cs);
+    iso_now(ended, sizeof ended);
+    static const char *const reasons[] = {"complete", "interrupted", "terminated", "watchdog",
+                                          "error"};
+    struct mx_run_info ri = {
+        .cfg = cfg,
+        .providers = s->providers,
+        .counters = &c,
+        .cache = &cs,
+        .elapsed_s = (double)(mx_now_ms() - s->t0_ms) / 1000.0,
+        .started = started,
+        .ended = ended,
+        .stop_reason = s->input_failed && why == STOP_NONE ? "input error" : reasons[why],
+        .resumed = resumed,
+        .input_errors = s->input_errors,
+    };
+    if (cfg->stats_path) {
+        FILE *f = strcmp(cfg->stats_path, "-") == 0 ? stdout : fopen(cfg->stats_path, "w");
+        if (!f) {
+            fprintf(stderr, "mxscan: cannot write statistics %s: %s\n", cfg->stats_path,
+                    strerror(errno));
+            s->output_failed = true;
+        } else {
+            mx_stats_write_json(f, &s->tally, &ri);
+            if (f != stdout && fclose(f) != 0)
+                s->output_failed = true;
+        }
+    }
+    if (!cfg->quiet)
+        mx_stats_write_summary(stderr, &s->tally, &ri);
+    if (s->output_failed) {
+        fprintf(stderr, "mxscan: output failed: %s. The output up to the last checkpoint is "
+                        "intact: fix the cause (e.g. free disk space) and rerun with --resume\n",
+                s->errmsg);
+        rc = MX_EXIT_FAIL;
+    } else if (why == STOP_WATCHDOG) {
+        fprintf(stderr, "mxscan: %s (%" PRIu64 " rows kept)\n", s->errmsg, rows);
+        rc = MX_EXIT_WATCHDOG;
+    } else if (why == STOP_SIGINT || why == STOP_SIGTERM) {
+        if (!cfg->quiet)
+            fprintf(stderr, "mxscan: stopped after %" PRIu64 " rows; rerun the same command "
+                            "with --resume to continue\n",
+                    rows);
+        rc = why == STOP_SIGINT ? MX_EXIT_SIGINT : MX_EXIT_SIGTERM;
+    } else if (s->input_failed) {
+        fprintf(stderr, "mxscan: stopped at an input error after %" PRIu64 " rows\n", rows);
+        rc = MX_EXIT_FAIL;
+    } else {
+        rc = MX_EXIT_OK;
+    }
+    if (c.stuck && !cfg->quiet)
+        fprintf(stderr, "mxscan: warning: %" PRIu64 " analyses ended early (internal limit)\n",
+                c.stuck);
+
+out:
+    if (s->out) {
+        char e2[MX_ERRLEN];
+        mx_output_close(s->out, s->next_row, false, e2, sizeof e2);
+    }
+    if (s->eng) {
+        mx_engine_destroy(s->eng);
+        for (unsigned i = 0; s->recs && i < s->window; i++)
+            mx_engine_release(&s->recs[i]);
+    }
+    if (s->in && (!have_r || atomic_load(&s->reader_done)))
+        mx_input_destroy(s->in);
+    mx_providers_destroy(s->providers);
+    free(s->recs);
+    free(s->slots);
+    free(s);
+    return rc;
+}
