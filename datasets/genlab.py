@@ -10,6 +10,8 @@ Writes into DIR:
   names.txt         the population, one input line per line (shuffled)
   truth.csv         domain,status,mail_status,findings - one row per line
   scenarios.csv     debugging aid: line,domain,mx,spf,dmarc scenario names
+  queries.jsonl     every question the model asked and the answer it assumed
+                    (the self-check replays them against the servers)
   recursive-only.txt domains whose truth assumes a recursive resolver
                     (lame delegations: a non-recursive path sees referrals)
   lab.env           shell variables for tests
@@ -224,6 +226,7 @@ class Resolver:
 
     def __init__(self, db):
         self.db = db
+        self.log = None         # dict (name, type) -> Answer when recording
 
     def under_lame(self, name):
         parts = name.split(".")
@@ -234,6 +237,12 @@ class Resolver:
 
     def query(self, name, rtype):
         name = name.lower().rstrip(".")
+        a = self._query(name, rtype)
+        if self.log is not None:
+            self.log[(name, rtype)] = a
+        return a
+
+    def _query(self, name, rtype):
         if name == "localhost":   # Unbound's built-in local zone (and the lab root zone)
             return Answer("NOERROR", {"A": ["127.0.0.1"], "AAAA": ["::1"]}.get(rtype, []))
         cname = False
@@ -799,10 +808,14 @@ class Lab:
 
     # ---------- addresses
     def pub4(self):
+        """Public address for lab hosts; disjoint from every ip4 range that
+        a planted SPF record names (providers 198.51.100.0/25, hosting
+        companies 203.0.113.0-119, chain/loop 203.0.113.200-255,
+        198.51.100.250-255)."""
         r = self.rng
-        if r.random() < 0.5:
-            return "198.51.100.%d" % r.randint(128, 254)
-        return "203.0.113.%d" % r.randint(1, 254)
+        if r.random() < 0.6:
+            return "198.51.100.%d" % r.randint(128, 249)
+        return "203.0.113.%d" % r.randint(120, 199)
 
     def pub4s(self, k):
         out = set()
@@ -848,8 +861,6 @@ class Lab:
     # ---------- shared infrastructure
     def build_shared(self):
         A = self.add
-        for z in ZONES:
-            pass
         A("localhost", "A", "127.0.0.1")
         A("localhost", "AAAA", "::1")
         # Google
@@ -1035,8 +1046,9 @@ class Lab:
 
     def mx_nomail(self, d):
         if self.rng.random() < 0.5:
-            self.add("www." + d, "CNAME", "parking.hostco1.test") if False else None
             self.add("www." + d, "A", self.pub4())   # d is an empty non-terminal
+        else:
+            self.add(d, "TXT", "parked")
         return {"mx_none_no_mail"}, [], None
 
     def mx_null(self, d):
@@ -1081,7 +1093,8 @@ class Lab:
         return {"mx_target_invalid"}, ["mx"], None
 
     def mx_origin(self, d):
-        e = "mail.%s.%s" % (d, d)
+        o = d if self.rng.random() < 0.6 else org_domain(d)
+        e = "mail.%s.%s" % (o, o)
         if self.rng.random() < 0.4:
             self.host(e)
             self.add(d, "MX", (10, e))
@@ -1281,15 +1294,14 @@ class Lab:
         return set(), None, ["include:one.zoho.com", "include:spf.protection.outlook.com", "~all"]
 
     def mx_gateway(self, d):
+        """A filtering gateway in front of a mailbox provider: no mismatch."""
         if self.rng.random() < 0.5:
             self.mx_proofpoint(d)
-            inc = "include:spf.protection.outlook.com"
+            spf = ["include:pphosted.com", "include:spf.protection.outlook.com", "-all"]
         else:
             self.mx_mimecast(d)
-            inc = "include:_spf.google.com"
-        return {"mx_pref_all_equal"}, None, ["include:_netblocks.mimecast.com" if "mimecast" in
-                                             str(self.db.rr[d]["MX"]) else "include:pphosted.com",
-                                             inc, "-all"]
+            spf = ["include:_netblocks.mimecast.com", "include:_spf.google.com", "-all"]
+        return {"mx_pref_all_equal"}, None, spf
 
 
 # scenario name -> (fraction of domains, minimum count, kind)
@@ -1326,7 +1338,13 @@ DMARC_SCENARIOS = [
     ("bad_p", 0.0015, 2), ("no_p", 0.0015, 2), ("not_first", 0.0015, 2), ("two", 0.0015, 2),
     ("bad_pct", 0.001, 1), ("bad_sp", 0.001, 1), ("foreign_txt", 0.003, 2),
 ]
-SUB_FRACTION = 0.06     # share of domains that are www.<org> subdomains
+SUB_FRACTION = 0.06
+FIXED_SPF = {"null", "null10", "self_uncovered", "mig_g_ms", "mig_ms_g", "mig_nested",
+             "mig_nested_ok", "mig_both", "gateway"}
+NO_QUERY = {"nx", "lame_domain"}
+DMARC_INVALID = {"bad_p", "no_p", "not_first", "two", "bad_pct", "bad_sp"}
+SPF_BROKEN = {"missing", "multiple", "syntax", "include_nospf", "include_nx", "include_lame",
+              "chain", "wide", "loop", "selfloop", "void3", "void_inc", "redirect_nx"}     # share of domains that are www.<org> subdomains
 
 
 def allocate(rng, scenarios, n):
@@ -1371,10 +1389,16 @@ class Generator:
         self.rng = random.Random("genlab-lines-%s" % seed)
 
     def plant_spf(self, d, scen, ctx, org):
+        """SPF record(s) of d.  Faulty terms come before the domain's own
+        mechanisms, so that RFC 7208's dynamic evaluation (which stops at
+        the first match) meets the fault before any pass: the static and the
+        dynamic reading then agree for spf_mx_not_covered."""
         lab, r, A = self.lab, self.rng, self.lab.add
         base = list(ctx or [])
         term = r.choice(["-all", "~all", "~all"])
         recs = None
+        if r.random() < 0.1:
+            A(d, "TXT", "google-site-verification=%08x" % r.getrandbits(32))
         if scen == "default":
             recs = [base + [term]]
         elif scen == "missing":
@@ -1383,29 +1407,29 @@ class Generator:
             recs = [["ip4:" + lab.pub4(), "-all"], ["ip4:" + lab.pub4(), "-all"]]
         elif scen == "syntax":
             recs = [[r.choice(["ip4:198.51.100.300", "ipv4:198.51.100.7", "include:",
-                               "ip4:203.0.113.0/33", "a:", "mx:mail." + d + ":25",
+                               "ip4:203.0.113.0/33", "a:", "ip6:2001:db8:1::g",
                                "redirect=a.test redirect=b.test"]), "-all"]]
         elif scen == "include_nospf":
-            recs = [base + ["include:nospf%d.test" % r.randint(1, 3), term]]
+            recs = [["include:nospf%d.test" % r.randint(1, 3)] + base + [term]]
         elif scen == "include_nx":
-            recs = [base + ["include:" + lab.gone_name(), term]]
+            recs = [["include:" + lab.gone_name()] + base + [term]]
         elif scen == "include_lame":
-            recs = [base + ["include:spf.lame%d.test" % r.randint(1, 3), term]]
+            recs = [["include:spf.lame%d.test" % r.randint(1, 3)] + base + [term]]
         elif scen == "chain":
-            recs = [base + ["include:h1.spfchain.test", term]]
+            recs = [["include:h1.spfchain.test"] + base + [term]]
         elif scen == "wide":
             recs = [["include:_spf.google.com", "include:spf.protection.outlook.com",
                      "include:zoho.com", "include:_spf.mail.yahoo.com",
                      "include:_netblocks.mimecast.com", "include:pphosted.com", "mx", "a", term]]
         elif scen == "loop":
-            recs = [base + ["include:loop-a.test", term]]
+            recs = [["include:loop-a.test"] + base + [term]]
         elif scen == "selfloop":
-            recs = [base + ["include:" + d, term]]
+            recs = [["include:" + d] + base + [term]]
         elif scen == "void3":
-            recs = [base + ["a:" + lab.gone_name(d), "a:" + lab.gone_name(d),
-                            "mx:" + lab.gone_name(d), term]]
+            recs = [["a:" + lab.gone_name(d), "a:" + lab.gone_name(d),
+                     "mx:" + lab.gone_name(d)] + base + [term]]
         elif scen == "void_inc":
-            recs = [base + ["include:" + lab.gone_name() for _ in range(3)] + [term]]
+            recs = [["include:" + lab.gone_name() for _ in range(3)] + base + [term]]
         elif scen == "pass_all":
             recs = [base + [r.choice(["+all", "all"])]]
         elif scen == "neutral":
@@ -1460,8 +1484,26 @@ class Generator:
         n_idn = max(3, int(n * 0.002))
         n_dom = n - n_invalid - n_variant
         mx_list = allocate_mx(r, n_dom)
-        spf_list = allocate(r, SPF_SCENARIOS, n_dom)
-        dmarc_list = allocate(r, DMARC_SCENARIOS, n_dom)
+        # SPF and DMARC scenarios go only to domains that get them planted
+        spf_list = ["-"] * n_dom
+        dmarc_list = ["-"] * n_dom
+        e_spf = [i for i in range(n_dom) if mx_list[i] not in FIXED_SPF | NO_QUERY]
+        e_dm = [i for i in range(n_dom) if mx_list[i] not in NO_QUERY]
+        for i, s in zip(e_spf, allocate(r, SPF_SCENARIOS, len(e_spf))):
+            spf_list[i] = s
+        for i, s in zip(e_dm, allocate(r, DMARC_SCENARIOS, len(e_dm))):
+            dmarc_list[i] = s
+        # an invalid DMARC record next to a missing/broken SPF record leaves
+        # dmarc_enforced_without_spf open to reading: swap such SPF scenarios
+        # with a clean one elsewhere (counts stay as allocated)
+        clean = [i for i in e_spf if spf_list[i] == "default" and dmarc_list[i] not in DMARC_INVALID]
+        for i in e_dm:
+            if dmarc_list[i] in DMARC_INVALID and (spf_list[i] in SPF_BROKEN
+                                                  or mx_list[i] in FIXED_SPF):
+                if mx_list[i] in FIXED_SPF:
+                    continue     # fixed SPF records are clean
+                j = clean.pop()
+                spf_list[i], spf_list[j] = spf_list[j], spf_list[i]
         domains = []       # (line, domain, mx, spf, dmarc, must)
         idn_left = n_idn
         for i in range(n_dom):
@@ -1472,11 +1514,11 @@ class Generator:
                 base = "%s.lame%d.test" % (base.split(".")[0], r.randint(1, 3))
             elif mxs not in ("nx",) and idn_left > 0 and mxs in BULK:
                 idn_left -= 1
-                word = r.choice(["bücher", "müller", "café", "straßen"[:5] + "ö", "niño", "smörgås"])
+                word = r.choice(["bücher", "müller", "café", "grön", "niño", "smörgås"])
                 line = "%s-%d.test" % (word, lab.counter)
                 base = ".".join(idna_label(l) for l in line.split("."))
             org = base
-            if (mxs not in ("nx", "lame_domain", "origin") and line is None
+            if (mxs not in ("nx", "lame_domain") and line is None
                     and r.random() < SUB_FRACTION):
                 base = "www." + base
             d = base
@@ -1493,6 +1535,7 @@ class Generator:
             domains.append([line or d, d, mxs, spfs, dms, must])
         lab.db.finish()
         model = Model(lab.db)
+        model.res.log = {}
         truth = {}
         recursive_only = set()
         for rec in domains:
@@ -1538,6 +1581,7 @@ class Generator:
         self.lines = lines
         self.truth = truth
         self.recursive_only = recursive_only
+        self.qlog = model.res.log
         return self
 
     def write(self, out, env):
@@ -1567,6 +1611,11 @@ class Generator:
                     row = [d, st, mail, ";".join(sorted(codes, key=CODE_ORDER.get))]
                 w.writerow(row)
                 ws.writerow([v, row[0], mxs, spfs, dms])
+        with open(os.path.join(out, "queries.jsonl"), "w") as f:
+            for (name, rtype), a in sorted(self.qlog.items()):
+                rrs = ["%d %s" % x if rtype == "MX" else x for x in a.rrs]
+                f.write(json.dumps({"name": name, "type": rtype, "rcode": a.rcode,
+                                    "cname": a.cname, "ttl": a.ttl, "rrs": sorted(rrs)}) + "\n")
         with open(os.path.join(out, "recursive-only.txt"), "w") as f:
             for d in sorted(self.recursive_only):
                 f.write(d + "\n")
@@ -1643,12 +1692,18 @@ def main(argv=None):
     ap.add_argument("--unbound-addr", default="127.0.0.54")
     ap.add_argument("--unbound-port", type=int, default=5301)
     ap.add_argument("--counts", action="store_true", help="print code counts")
+    ap.add_argument("--env-only", action="store_true", help="only (re)write DIR/lab.env")
+    ap.add_argument("--rrl", type=int, default=0)
     a = ap.parse_args(argv)
+    env = {"nsd_addr": a.nsd_addr, "nsd_port": a.nsd_port, "unbound_addr": a.unbound_addr,
+           "unbound_port": a.unbound_port, "rrl": a.rrl}
+    if a.env_only:
+        write_env(a.out, env)
+        return 0
     if a.size < 200:
         ap.error("--size must be at least 200")
     g = Generator(a.size, a.seed).run()
-    counts = g.write(a.out, {"nsd_addr": a.nsd_addr, "nsd_port": a.nsd_port,
-                             "unbound_addr": a.unbound_addr, "unbound_port": a.unbound_port})
+    counts = g.write(a.out, env)
     if a.counts:
         for c in CODES:
             print("%-28s %d" % (c, counts[c]))

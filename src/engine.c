@@ -442,7 +442,7 @@ static enum mx_status chan_init(struct worker *w, unsigned idx, const struct mx_
         snprintf(err, errlen, "c-ares initialisation failed: %s", ares_strerror(rc));
         return MX_EDNS;
     }
-    char csv[128];
+    char csv[192];
     if (s->v6)
         snprintf(csv, sizeof csv, "[%s]:%u", s->host, s->port);
     else

@@ -31,6 +31,7 @@ enum {
     O_CACHE,
     O_CACHE_AGE,
     O_WINDOW,
+    O_REORDER,
     O_ZLEVEL,
     O_FRAME_MB,
     O_CKPT,
@@ -87,6 +88,8 @@ static const struct optdef table[] = {
     {"cache-max-age", 1, O_CACHE_AGE, CMD_ALL, "SEC",
      "reuse a shared answer for at most SEC seconds (default 600)"},
     {"window", 1, O_WINDOW, CMD_SCAN, "N", "domains in progress at once (default 4096)"},
+    {"reorder-window", 1, O_REORDER, CMD_SCAN, "N",
+     "finished rows held back to restore input order behind a slow domain (default 131072)"},
     {"zstd-level", 1, O_ZLEVEL, CMD_SCAN, "N", "zstd compression level 1..19 (default 3)"},
     {"frame-mb", 1, O_FRAME_MB, CMD_SCAN, "N",
      "end a zstd frame (a durable checkpoint) after N MB of CSV (default 4)"},
@@ -304,6 +307,7 @@ static void defaults(struct mx_config *c)
     c->concurrency = 1000;
     c->threads = 2;
     c->window = 4096;
+    c->reorder = 131072;
     c->cache_entries = 200000;
     c->cache_max_age_s = 600;
     c->checks = MX_CHECK_DEFAULT;
@@ -529,6 +533,11 @@ int mx_opts_parse(struct mx_opts *o, enum mx_command cmd, int argc, char **argv)
             if (!parse_u64(optarg, 1, 1000000, &v))
                 goto badnum;
             c->window = (unsigned)v;
+            break;
+        case O_REORDER:
+            if (!parse_u64(optarg, 1, 10000000, &v))
+                goto badnum;
+            c->reorder = (unsigned)v;
             break;
         case O_ZLEVEL:
             if (!parse_u64(optarg, 1, 19, &v))

@@ -17,7 +17,7 @@
 #include "mx/output.h"
 
 #define BLOCK_MAX (1u << 20)
-#define LINE_MAX_BYTES (MX_RESULT_TEXT * 4 + 4096)
+#define LINE_MAX_BYTES MX_ROW_MAX
 #define HISTORY 64
 
 struct hist {
@@ -37,7 +37,6 @@ struct mx_output {
     char *block;
     size_t block_len;
     char *line;
-    char *tmp;
     uint64_t offset;          /* bytes written to the file */
     uint64_t frame_in;        /* CSV bytes in the open frame */
     uint64_t frame_start_ms;
@@ -233,34 +232,35 @@ size_t mx_csv_sanitize(const char *s, size_t len, char *out, size_t outlen)
     return w;
 }
 
-/* Appends one field to the line (quoted by libcsv when it needs quotes). */
-static size_t put_field(struct mx_output *o, size_t w, const char *s, size_t len)
+/* Appends one field to buf at w (quoted by libcsv when it needs quotes). */
+static size_t put_field(char *buf, size_t cap, size_t w, char *tmp, size_t tmpcap, const char *s,
+                        size_t len)
 {
-    size_t n = mx_csv_sanitize(s, len, o->tmp, LINE_MAX_BYTES / 2);
-    bool quote = n > 0 && (o->tmp[0] == ' ' || o->tmp[n - 1] == ' ');
+    size_t n = mx_csv_sanitize(s, len, tmp, tmpcap);
+    bool quote = n > 0 && (tmp[0] == ' ' || tmp[n - 1] == ' ');
     for (size_t i = 0; i < n && !quote; i++)
-        if (o->tmp[i] == '"' || o->tmp[i] == ',')
+        if (tmp[i] == '"' || tmp[i] == ',')
             quote = true;
     if (!quote) {
-        if (w + n < LINE_MAX_BYTES) {
-            memcpy(o->line + w, o->tmp, n);
+        if (w + n + 2 < cap) {
+            memcpy(buf + w, tmp, n);
             w += n;
         }
         return w;
     }
-    size_t need = csv_write(o->line + w, LINE_MAX_BYTES - w, o->tmp, n);
-    if (w + need < LINE_MAX_BYTES)
+    size_t need = csv_write(buf + w, cap - w - 2, tmp, n);
+    if (w + need + 2 < cap)
         w += need;
     return w;
 }
 
-enum mx_status mx_output_row(struct mx_output *o, const struct mx_result *r, uint64_t line_no,
-                             char *err, size_t errlen)
+size_t mx_output_format_row(const struct mx_result *r, uint64_t line_no, char *buf, size_t cap)
 {
+    static _Thread_local char tmp[MX_ROW_MAX / 2];
     size_t w = 0;
     for (unsigned c = 0; c < MX_COL_COUNT; c++) {
-        if (c > 0)
-            o->line[w++] = ',';
+        if (c > 0 && w + 2 < cap)
+            buf[w++] = ',';
         size_t len;
         const char *s;
         char num[32];
@@ -281,9 +281,22 @@ enum mx_status mx_output_row(struct mx_output *o, const struct mx_result *r, uin
             s = mx_result_col(r, (enum mx_column)c, &len);
             break;
         }
-        w = put_field(o, w, s, len);
+        w = put_field(buf, cap, w, tmp, sizeof tmp, s, len);
     }
-    o->line[w++] = '\n';
+    buf[w++] = '\n';
+    return w;
+}
+
+enum mx_status mx_output_line(struct mx_output *o, const char *line, size_t len, char *err,
+                              size_t errlen)
+{
+    return append(o, line, len, err, errlen);
+}
+
+enum mx_status mx_output_row(struct mx_output *o, const struct mx_result *r, uint64_t line_no,
+                             char *err, size_t errlen)
+{
+    size_t w = mx_output_format_row(r, line_no, o->line, LINE_MAX_BYTES);
     return append(o, o->line, w, err, errlen);
 }
 
@@ -377,7 +390,6 @@ enum mx_status mx_output_close(struct mx_output *o, uint64_t rows_done, bool com
     free(o->zbuf);
     free(o->block);
     free(o->line);
-    free(o->tmp);
     free(o);
     return st;
 }
@@ -409,8 +421,7 @@ enum mx_status mx_output_open(const struct mx_config *cfg, const char *fingerpri
     o->frame_start_ms = mx_now_ms();
     o->block = malloc(BLOCK_MAX);
     o->line = malloc(LINE_MAX_BYTES);
-    o->tmp = malloc(LINE_MAX_BYTES / 2);
-    if (!o->block || !o->line || !o->tmp)
+    if (!o->block || !o->line)
         goto nomem;
     const char *path = cfg->output;
     if (!path || strcmp(path, "-") == 0) {

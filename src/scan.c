@@ -31,6 +31,21 @@
 
 enum stop_reason { STOP_NONE, STOP_SIGINT, STOP_SIGTERM, STOP_WATCHDOG, STOP_ERROR };
 
+/* A finished row waiting for its turn: the CSV text and what the tally
+ * needs. The heavy record goes back to the pool as soon as this exists. */
+struct row {
+    struct row *next;
+    uint64_t seq;
+    enum mx_rc status;
+    enum mx_mail_status mail;
+    mx_findings_t findings;
+    uint16_t nprov, nsprov;
+    uint16_t prov[MX_MAX_PROVIDERS], sprov[MX_MAX_PROVIDERS];
+    bool overflow;
+    size_t len;
+    char text[];
+};
+
 struct scan {
     const struct mx_config *cfg;
     struct mx_providers *providers;
@@ -48,8 +63,9 @@ struct scan {
     /* writer queue */
     pthread_mutex_t wlock;
     pthread_cond_t wcond;
-    struct mx_record *wq;
-    struct mx_record **slots;
+    struct row *wq;
+    struct row **slots;
+    unsigned reorder;           /* slots */
     uint64_t next_row;          /* next seq to write */
     _Atomic uint64_t written;   /* = next_row, for the monitor */
     uint64_t total;             /* seq after the last entry (valid when reader_done) */
@@ -75,10 +91,13 @@ static bool progress_enabled(const struct mx_config *cfg)
 
 /* ---- pool ---- */
 
-static struct mx_record *pool_get(struct scan *s)
+/* A free record for input entry seq; waits while the pool is empty or the
+ * reorder window is full (seq too far ahead of the writer). */
+static struct mx_record *pool_get(struct scan *s, uint64_t seq)
 {
     pthread_mutex_lock(&s->plock);
-    while (!s->free_list && !atomic_load(&s->stop))
+    while ((!s->free_list || seq - atomic_load(&s->written) >= s->reorder) &&
+           !atomic_load(&s->stop))
         pthread_cond_wait(&s->pcond, &s->plock);
     struct mx_record *r = s->free_list;
     if (r)
@@ -119,21 +138,45 @@ static bool analyze_cb(void *ud, struct mx_record *rec, struct mx_oracle *o)
     return mx_analyze(&s->acfg, rec->domain, o, &rec->res);
 }
 
-static void writer_push(struct scan *s, struct mx_record *rec)
+/* Turns a finished record into a row for the writer (in the worker's
+ * thread, so formatting runs in parallel) and recycles the record. */
+static void finish_record(struct scan *s, struct mx_record *rec)
 {
+    static _Thread_local char buf[MX_ROW_MAX];
+    if (rec->held_overflow)
+        rec->res.overflow = true;
+    const struct mx_result *r = &rec->res;
+    size_t len = mx_output_format_row(r, rec->line_no, buf, sizeof buf);
+    struct row *row = malloc(sizeof *row + len);
+    if (!row) {
+        snprintf(s->errmsg, sizeof s->errmsg, "out of memory for a finished row");
+        s->output_failed = true;
+        request_stop(s, STOP_ERROR);
+        pool_put(s, rec);
+        return;
+    }
+    row->seq = rec->seq;
+    row->status = r->status;
+    row->mail = r->mail;
+    row->findings = r->findings;
+    row->nprov = r->n_providers;
+    row->nsprov = r->n_spf_providers;
+    memcpy(row->prov, r->providers, sizeof row->prov);
+    memcpy(row->sprov, r->spf_providers, sizeof row->sprov);
+    row->overflow = r->overflow;
+    row->len = len;
+    memcpy(row->text, buf, len);
+    pool_put(s, rec);
     pthread_mutex_lock(&s->wlock);
-    rec->next = s->wq;
-    s->wq = rec;
+    row->next = s->wq;
+    s->wq = row;
     pthread_cond_signal(&s->wcond);
     pthread_mutex_unlock(&s->wlock);
 }
 
 static void done_cb(void *ud, struct mx_record *rec)
 {
-    struct scan *s = ud;
-    if (rec->held_overflow)
-        rec->res.overflow = true;
-    writer_push(s, rec);
+    finish_record(ud, rec);
 }
 
 /* ---- writer ---- */
@@ -156,30 +199,37 @@ static void *writer_main(void *arg)
             if (pthread_cond_timedwait(&s->wcond, &s->wlock, &ts) == ETIMEDOUT)
                 break;
         }
-        struct mx_record *q = s->wq;
+        struct row *q = s->wq;
         s->wq = NULL;
         pthread_mutex_unlock(&s->wlock);
         while (q) {
-            struct mx_record *n = q->next;
-            s->slots[q->seq % s->window] = q;
+            struct row *n = q->next;
+            s->slots[q->seq % s->reorder] = q;
             q = n;
         }
+        uint64_t before = s->next_row;
         for (;;) {
-            struct mx_record *r = s->slots[s->next_row % s->window];
+            struct row *r = s->slots[s->next_row % s->reorder];
             if (!r || r->seq != s->next_row)
                 break;
-            s->slots[s->next_row % s->window] = NULL;
+            s->slots[s->next_row % s->reorder] = NULL;
             if (!s->output_failed) {
-                if (mx_output_row(s->out, &r->res, r->line_no, err, sizeof err) != MX_OK) {
+                if (mx_output_line(s->out, r->text, r->len, err, sizeof err) != MX_OK) {
                     snprintf(s->errmsg, sizeof s->errmsg, "%s", err);
                     s->output_failed = true;
                     request_stop(s, STOP_ERROR);
                 }
-                mx_tally_add(&s->tally, &r->res);
+                mx_tally_add_parts(&s->tally, r->status, r->mail, r->findings, r->prov, r->nprov,
+                                   r->sprov, r->nsprov, r->overflow);
             }
             s->next_row++;
+            free(r);
+        }
+        if (s->next_row != before) {
             atomic_store_explicit(&s->written, s->next_row, memory_order_relaxed);
-            pool_put(s, r);
+            pthread_mutex_lock(&s->plock);
+            pthread_cond_broadcast(&s->pcond); /* room in the reorder window */
+            pthread_mutex_unlock(&s->plock);
         }
         if (atomic_load(&s->stop))
             break;
@@ -226,7 +276,7 @@ static void *reader_main(void *arg)
             skip--;
             continue;
         }
-        struct mx_record *rec = pool_get(s);
+        struct mx_record *rec = pool_get(s, seq);
         if (!rec)
             break;
         rec->seq = seq++;
@@ -236,7 +286,7 @@ static void *reader_main(void *arg)
         rec->valid = mx_name_normalize(line.name, line.len, rec->domain, sizeof rec->domain);
         if (!rec->valid) {
             mx_analyze_invalid(rec->domain, &rec->res);
-            writer_push(s, rec);
+            finish_record(s, rec);
         } else {
             mx_engine_submit(s->eng, rec);
         }
@@ -583,7 +633,8 @@ int mx_scan_run(const struct mx_config *cfg)
     }
     s->window = cfg->window ? cfg->window : 1024;
     s->recs = calloc(s->window, sizeof *s->recs);
-    s->slots = calloc(s->window, sizeof *s->slots);
+    s->reorder = cfg->reorder > s->window ? cfg->reorder : s->window;
+    s->slots = calloc(s->reorder, sizeof *s->slots);
     if (!s->recs || !s->slots) {
         fprintf(stderr, "mxscan: out of memory for a window of %u domains; lower --window\n",
                 s->window);
@@ -747,6 +798,13 @@ out:
         mx_input_destroy(s->in);
     mx_providers_destroy(s->providers);
     free(s->recs);
+    for (unsigned i = 0; s->slots && i < s->reorder; i++)
+        free(s->slots[i]);
+    while (s->wq) {
+        struct row *n = s->wq->next;
+        free(s->wq);
+        s->wq = n;
+    }
     free(s->slots);
     free(s);
     return rc;

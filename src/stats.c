@@ -15,27 +15,35 @@ static void add_provider(uint64_t *arr, uint16_t id)
         arr[id]++;
 }
 
-void mx_tally_add(struct mx_tally *t, const struct mx_result *r)
+void mx_tally_add_parts(struct mx_tally *t, enum mx_rc status, enum mx_mail_status mail,
+                        mx_findings_t findings, const uint16_t *prov, unsigned nprov,
+                        const uint16_t *sprov, unsigned nsprov, bool overflow)
 {
     atomic_fetch_add_explicit(&t->domains, 1, memory_order_relaxed);
-    if ((unsigned)r->status < MX_RC_COUNT)
-        atomic_fetch_add_explicit(&t->status[r->status], 1, memory_order_relaxed);
-    if ((unsigned)r->mail < MX_MAIL_COUNT)
-        atomic_fetch_add_explicit(&t->mail[r->mail], 1, memory_order_relaxed);
+    if ((unsigned)status < MX_RC_COUNT)
+        atomic_fetch_add_explicit(&t->status[status], 1, memory_order_relaxed);
+    if ((unsigned)mail < MX_MAIL_COUNT)
+        atomic_fetch_add_explicit(&t->mail[mail], 1, memory_order_relaxed);
     bool sev[3] = {false, false, false};
     for (unsigned f = 0; f < MX_F_COUNT; f++)
-        if (r->findings & MX_FBIT(f)) {
+        if (findings & MX_FBIT(f)) {
             t->findings[f]++;
             sev[mx_finding_severity((enum mx_finding)f)] = true;
         }
     for (int s = 0; s < 3; s++)
         t->severity[s] += sev[s];
-    for (unsigned i = 0; i < r->n_providers; i++)
-        add_provider(t->providers, r->providers[i]);
-    for (unsigned i = 0; i < r->n_spf_providers; i++)
-        add_provider(t->spf_providers, r->spf_providers[i]);
-    if (r->overflow)
+    for (unsigned i = 0; i < nprov; i++)
+        add_provider(t->providers, prov[i]);
+    for (unsigned i = 0; i < nsprov; i++)
+        add_provider(t->spf_providers, sprov[i]);
+    if (overflow)
         t->overflow_rows++;
+}
+
+void mx_tally_add(struct mx_tally *t, const struct mx_result *r)
+{
+    mx_tally_add_parts(t, r->status, r->mail, r->findings, r->providers, r->n_providers,
+                       r->spf_providers, r->n_spf_providers, r->overflow);
 }
 
 static void add_provider_names(uint64_t *arr, const struct mx_providers *p, const char *list)

@@ -37,6 +37,7 @@ struct mx_config {
     unsigned concurrency;      /* queries in flight, all workers */
     unsigned threads;
     unsigned window;           /* domains in progress (record pool) */
+    unsigned reorder;          /* finished rows held to restore input order */
     size_t cache_entries;
     unsigned cache_max_age_s;
     unsigned checks;           /* MX_CHECK_* */

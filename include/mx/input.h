@@ -32,7 +32,10 @@ enum mx_status mx_input_open(struct mx_input **out, const char *const *paths, si
  * column is "domain" or "name") are skipped. Returns MX_OK, MX_EEOF at the
  * end of the last file, or an error (MX_EIO, MX_EFORMAT for a corrupt or
  * truncated compressed file) with a message in err; out stays valid until
- * the next call. */
+ * the next call. Damaged compressed file: the lines completed before the
+ * damage have been returned, a partial line at the damage is not returned
+ * as a row; a further call goes on with the next file. A cut line's name is
+ * the whole cut line (so never a valid name). */
 enum mx_status mx_input_next(struct mx_input *in, struct mx_input_line *out, char *err,
                              size_t errlen);
 /* Compressed or plain bytes consumed so far, and the sum of the sizes of

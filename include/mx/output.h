@@ -25,7 +25,14 @@ struct mx_checkpoint {
 enum mx_status mx_output_open(const struct mx_config *cfg, const char *fingerprint,
                               const struct mx_checkpoint *resume_from, struct mx_output **out,
                               char *err, size_t errlen);
-/* One row, in input order. */
+/* Formats the CSV row of r (sanitised, quoted, with its newline) into buf;
+ * thread-safe. Returns the length (cut rows still end in a newline). */
+size_t mx_output_format_row(const struct mx_result *r, uint64_t line_no, char *buf, size_t cap);
+#define MX_ROW_MAX (MX_RESULT_TEXT * 4 + 4096)
+/* One formatted row, in input order. */
+enum mx_status mx_output_line(struct mx_output *o, const char *line, size_t len, char *err,
+                              size_t errlen);
+/* Formats and writes one row, in input order. */
 enum mx_status mx_output_row(struct mx_output *o, const struct mx_result *r, uint64_t line_no,
                              char *err, size_t errlen);
 /* Ends the frame when it is big or old enough, makes it durable and

@@ -15,7 +15,10 @@ enum mx_provider_kind { MX_PROVIDER_MAILBOX, MX_PROVIDER_GATEWAY };
 
 struct mx_providers; /* opaque, immutable after loading: shared by all threads */
 
-/* path NULL: the default file. err filled on failure. */
+/* path NULL: the file named by the environment variable MXSCAN_PROVIDERS
+ * when set and non-empty, else MX_DATADIR "/providers.csv". Errors: MX_EIO
+ * (cannot open or read), MX_EFORMAT (bad content; err gives "PATH: line N:
+ * why"), MX_ENOMEM. *out is NULL on failure. Format: see datasets/providers.csv. */
 enum mx_status mx_providers_load(const char *path, struct mx_providers **out, char *err,
                                  size_t errlen);
 void mx_providers_destroy(struct mx_providers *p);

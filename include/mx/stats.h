@@ -29,6 +29,10 @@ struct mx_tally {
 };
 
 void mx_tally_add(struct mx_tally *t, const struct mx_result *r);
+/* The same from the parts of a result that the writer keeps per row. */
+void mx_tally_add_parts(struct mx_tally *t, enum mx_rc status, enum mx_mail_status mail,
+                        mx_findings_t findings, const uint16_t *prov, unsigned nprov,
+                        const uint16_t *sprov, unsigned nsprov, bool overflow);
 /* Adds one row given as CSV field texts (status, mail_status, findings,
  * providers, spf_providers), as read back from an earlier run's output. */
 void mx_tally_add_text(struct mx_tally *t, const struct mx_providers *p, const char *status,

@@ -45,8 +45,8 @@ static void run_case(const struct ccase *c)
     fake_dns_analyze(d, &cfg, c->domain ? c->domain : "example.test", res);
     size_t ml;
     const char *mxcol = mx_result_col(res, MX_COL_MX, &ml);
-    cr_expect_str_eq(fake_findings(res), c->findings, "%s: findings (mx '%.*s')", c->what,
-                     (int)ml, mxcol);
+    cr_expect_str_eq(fake_findings(res), c->findings, "%s: findings '%s', want '%s' (mx '%.*s')",
+                     c->what, fake_findings(res), c->findings, (int)ml, mxcol);
     cr_expect_eq(res->status, c->status, "%s: status %s, want %s", c->what,
                  mx_rc_name(res->status), mx_rc_name(c->status));
     cr_expect_eq(res->mail, c->mail, "%s: mail %s, want %s", c->what,
@@ -532,5 +532,38 @@ Test(classify, formerr_is_servfail)
         cr_expect_eq(r->findings, MX_FBIT(MX_F_DOMAIN_LOOKUP_FAILED));
         free(x.a);
     }
+    free(r);
+}
+
+/* More distinct exchanges than MX_EXCHANGES_MAX: the rest are listed in
+ * the mx column but not looked up, and the row says it was cut. */
+Test(classify, many_exchanges)
+{
+    init_allow();
+    size_t cap = 64 * 1024;
+    char *zone = malloc(cap);
+    struct mx_result *r = malloc(sizeof *r);
+    cr_assert(zone && r);
+    size_t used = 0;
+    for (int i = 0; i < MX_EXCHANGES_MAX + 6; i++)
+        used += (size_t)snprintf(zone + used, cap - used,
+                                 "example.test MX %d mx%d.example.test\n"
+                                 "mx%d.example.test A 192.0.2.%d\n",
+                                 i, i, i, i % 250 + 1);
+    struct fake_dns *d = fake_dns_new(zone);
+    struct mx_analyze_cfg cfg = mx_cfg(true);
+    fake_dns_analyze(d, &cfg, "example.test", r);
+    cr_expect(r->overflow);
+    cr_expect_eq(r->mail, MX_MAIL_OK);
+    cr_expect_str_eq(fake_findings(r), "");
+    cr_expect(fake_dns_was_asked(d, "mx63.example.test", "A"));
+    cr_expect(!fake_dns_was_asked(d, "mx64.example.test", "A"));
+    size_t len;
+    const char *mx = mx_result_col(r, MX_COL_MX, &len);
+    const char *last = "69 mx69.example.test";
+    cr_expect(len > strlen(last) && memcmp(mx + len - strlen(last), last, strlen(last)) == 0,
+              "mx column '%.*s'", (int)len, mx);
+    fake_dns_free(d);
+    free(zone);
     free(r);
 }
