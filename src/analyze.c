@@ -74,8 +74,8 @@ static bool check_coverage(struct mx_oracle *o, const char *domain, const struct
                     mx_spf_check_host(o, &rd.ip, domain, sender, NULL, &trace);
                 if (r == MX_SPF_PENDING)
                     done = false;
-                else if (r != MX_SPF_PASS)
-                    covered = false;
+                else if (r != MX_SPF_PASS && r != MX_SPF_TEMPERROR)
+                    covered = false; /* a failed look-up proves nothing */
             }
         }
     }

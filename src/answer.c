@@ -315,6 +315,11 @@ struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, cons
         if (off + rdlen > len)
             return mx_answer_failure(MX_RC_FORMERR, qtype);
         if (n < MAX_RR && (type == qtype || type == MX_T_CNAME)) {
+            /* an undecodable owner (pointer loop ...) is malformed, not foreign */
+            char oname[1024];
+            size_t oo = owner;
+            if (!mx_wire_name(buf, len, &oo, oname, sizeof oname))
+                return mx_answer_failure(MX_RC_FORMERR, qtype);
             rrs[n].owner_off = owner;
             rrs[n].type = type;
             rrs[n].ttl = ttl > 0x7fffffffu ? 0 : ttl; /* RFC 2181 8 */

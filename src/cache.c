@@ -145,7 +145,9 @@ struct mx_centry *mx_cache_acquire(struct mx_cache *c, const char *name, uint16_
     struct mx_centry *e = s->buckets[h % NBUCKETS];
     while (e && !(e->hash == h && e->qtype == qtype && strcmp(e->name, name) == 0))
         e = e->hnext;
-    if (e && e->state == MX_CE_DONE && c->max_age_ms && now_ms - e->done_ms > c->max_age_ms) {
+    /* now_ms may be a little behind done_ms (another worker's clock read) */
+    if (e && e->state == MX_CE_DONE && c->max_age_ms && now_ms > e->done_ms &&
+        now_ms - e->done_ms > c->max_age_ms) {
         lru_unlink(s, e);
         table_remove_locked(s, e);
         e = NULL;

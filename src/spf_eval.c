@@ -333,8 +333,16 @@ static enum mx_spf_result check(struct eval *e, const char *domain, unsigned dep
             if (t.kind == MX_SPF_K_PTR) /* no PTR data: never matches */
                 break;
             if (t.domain) {
-                if (!mx_spf_expand_domain(&ctx, t.domain, t.domain_len, target, sizeof target))
-                    break; /* not a usable name: nothing to find there */
+                if (!mx_spf_expand_domain(&ctx, t.domain, t.domain_len, target,
+                                          sizeof target)) {
+                    /* not a usable name: nothing to find there; an include
+                     * of it is check_host "none" (RFC 7208 4.3), so permerror */
+                    if (t.kind == MX_SPF_K_INCLUDE) {
+                        explain(e, "include target is not a valid domain", NULL);
+                        m = M_PERMERROR;
+                    }
+                    break;
+                }
             } else {
                 snprintf(target, sizeof target, "%s", domain);
             }

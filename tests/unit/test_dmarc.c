@@ -29,8 +29,8 @@ static const char *const valid[] = {
     "v = DMARC1 ; p = quarantine ;",
     "  v=DMARC1;\tp=none  ",
     "V=DMARC1; P=Reject",
-    "v=DMARC1; p=none; sp=reject; pct=50; adkim=s; aspf=r; fo=0:1:d:s; rf=afrf; ri=3600; "
-    "rua=mailto:d@example.com,mailto:e@example.net!10m; ruf=mailto:f@example.com",
+    ("v=DMARC1; p=none; sp=reject; pct=50; adkim=s; aspf=r; fo=0:1:d:s; rf=afrf; ri=3600; "
+     "rua=mailto:d@example.com,mailto:e@example.net!10m; ruf=mailto:f@example.com"),
     "v=DMARC1; p=none; foo=bar; x",
     "v=DMARC1; p=none; pct=0",
     "v=DMARC1; p=none; pct=100",

@@ -307,7 +307,7 @@ Test(spf, macros_misc)
     /* domain-spec expansion: lowercase, no trailing dot, shortened to 253 */
     cr_expect(mx_spf_expand_domain(&c, "%{d}.EXAMPLE.net.", 17, out, sizeof out));
     cr_expect_str_eq(out, "email.example.com.example.net");
-    char local[200], sender[300], spec[64];
+    char local[61], sender[400], spec[64];
     memset(local, 'a', 60);
     local[60] = 0;
     snprintf(sender, sizeof sender, "%s.%s.%s.%s.%s@x.example", local, local, local, local,
@@ -848,6 +848,11 @@ Test(spf, check_host_include_semantics)
     INC("v=spf1 redirect=none.test", "192.0.2.2", MX_SPF_PERMERROR);
     INC("v=spf1 ?all redirect=pass.test", "192.0.2.1", MX_SPF_NEUTRAL);
     INC("v=spf1 redirect=%{d}.x.test", "192.0.2.1", MX_SPF_PERMERROR);
+    /* an expansion that is no domain: include permerror, a no match */
+    INC("v=spf1 include:%_.x.test -all", "192.0.2.1", MX_SPF_PERMERROR);
+    INC("v=spf1 a:%_.x.test ip4:192.0.2.1 -all", "192.0.2.1", MX_SPF_PASS);
+    cr_expect_eq(tr.lookups, 1);
+    cr_expect_eq(tr.voids, 0);
 #undef INC
 }
 
