@@ -10,6 +10,7 @@
 #include "mx/check.h"
 #include "mx/dmarc.h"
 #include "mx/engine.h"
+#include "mx/input.h"
 #include "mx/names.h"
 #include "mx/providers.h"
 #include "mx/scan.h"
@@ -205,9 +206,12 @@ int mx_check_run(const struct mx_opts *o)
         struct mx_record *r = &recs[i];
         r->seq = i;
         mx_result_reset(&r->res);
-        r->valid = mx_name_normalize(o->args[i], strlen(o->args[i]), r->domain, sizeof r->domain);
-        if (!r->valid)
-            mx_analyze_invalid(r->domain, &r->res);
+        char shown[MX_INPUT_LINE_MAX * 4 + 1];
+        r->valid = mx_name_normalize(o->args[i], strlen(o->args[i]), shown, sizeof shown);
+        if (r->valid)
+            memcpy(r->domain, shown, strlen(shown) + 1);
+        else
+            mx_analyze_invalid(shown, &r->res);
     }
     rc = run_engine(&o->cfg, recs, o->nargs, analyze_cb, &ws);
     if (rc != MX_EXIT_OK)

@@ -79,7 +79,8 @@ const char *mx_dmarc_policy_name(enum mx_dmarc_policy p)
     }
 }
 
-bool mx_dmarc_is_record(const char *txt, size_t len)
+/* One tag "v = DMARC1" (any case, blanks around '='), up to len. */
+static bool is_v_dmarc1(const char *txt, size_t len)
 {
     size_t i = 0;
     while (i < len && is_wsp((unsigned char)txt[i]))
@@ -98,6 +99,22 @@ bool mx_dmarc_is_record(const char *txt, size_t len)
         return false;
     i += 6;
     return i == len || is_wsp((unsigned char)txt[i]) || txt[i] == ';';
+}
+
+/* A DMARC record: its first tag is v=DMARC1, or (the SPEC's "v=DMARC1 not
+ * first", an invalid DMARC record) some later tag is. TXT records without
+ * any v=DMARC1 tag are not DMARC records and are ignored. */
+bool mx_dmarc_is_record(const char *txt, size_t len)
+{
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || txt[i] == ';') {
+            if (is_v_dmarc1(txt + start, i - start))
+                return true;
+            start = i + 1;
+        }
+    }
+    return false;
 }
 
 /* ---- tag values ---- */

@@ -205,10 +205,11 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
             return;
         }
         atomic_fetch_add_explicit(&w->c_rcode[a->rc], 1, memory_order_relaxed);
-        /* A server failure may be particular to one resolver: try the next
-         * one when there are several. */
-        if ((a->rc == MX_RC_SERVFAIL || a->rc == MX_RC_REFUSED) && cfg->nservers > 1 &&
-            e->attempt <= cfg->retries) {
+        /* SERVFAIL and REFUSED may be passing (an overloaded upstream) or
+         * particular to one resolver: retry them like a timeout, on the next
+         * resolver when there are several (SPEC: failed "after retries"). */
+        if ((a->rc == MX_RC_SERVFAIL || a->rc == MX_RC_REFUSED) && e->attempt <= cfg->retries &&
+            !atomic_load(&w->eng->aborted)) {
             free(a);
             atomic_fetch_add_explicit(&w->c_retried, 1, memory_order_relaxed);
             e->server++;

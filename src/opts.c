@@ -325,7 +325,7 @@ static int load_config(struct mx_opts *o, const char *path, int *argc, char ***a
         fprintf(stderr, "mxscan: cannot read config %s: %s\n", path, strerror(errno));
         return MX_EXIT_USAGE;
     }
-    size_t cap = (size_t)*argc + 64, n = 0;
+    size_t cap = (size_t)*argc + 128, n = 0;
     char **nv = calloc(cap, sizeof *nv);
     char line[1024];
     unsigned ln = 0;
@@ -346,7 +346,7 @@ static int load_config(struct mx_opts *o, const char *path, int *argc, char ***a
                 sp++;
             val = *sp ? sp : NULL;
         }
-        if (n + 3 >= cap) {
+        if (n + 2 + (size_t)*argc > cap) { /* room for this line, argv's and the NULL */
             fprintf(stderr, "mxscan: %s: too many lines\n", path);
             fclose(f);
             free(nv);
@@ -403,8 +403,13 @@ int mx_opts_parse(struct mx_opts *o, enum mx_command cmd, int argc, char **argv)
     }
     /* A --config option is applied first, wherever it stands. */
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-            int rc = load_config(o, argv[i + 1], &argc, &argv);
+        const char *cf = NULL;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            cf = argv[i + 1];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            cf = argv[i] + 9;
+        if (cf) {
+            int rc = load_config(o, cf, &argc, &argv);
             if (rc)
                 return rc;
             break;
@@ -429,7 +434,7 @@ int mx_opts_parse(struct mx_opts *o, enum mx_command cmd, int argc, char **argv)
         }
     }
     memset(&lo[nl], 0, sizeof lo[nl]);
-    optind = 1;
+    optind = 0; /* 0, not 1: glibc then forgets the previous parse's state */
     opterr = 0;
     bool have_resolver = false;
     char err[MX_ERRLEN];
@@ -439,8 +444,14 @@ int mx_opts_parse(struct mx_opts *o, enum mx_command cmd, int argc, char **argv)
     const char **pos = calloc((size_t)argc + 1, sizeof *pos);
     size_t npos = 0;
     for (;;) {
+        int before = optind;
         ch = getopt_long(argc, argv, shorts, lo, NULL);
         if (ch == -1) {
+            if (optind > before && optind > 1 && strcmp(argv[optind - 1], "--") == 0) {
+                while (optind < argc) /* "--": the rest are inputs, even "-x" */
+                    pos[npos++] = argv[optind++];
+                break;
+            }
             if (optind < argc) {
                 pos[npos++] = argv[optind++];
                 continue;

@@ -373,6 +373,8 @@ uint64_t mx_output_rollback(struct mx_output *o, uint64_t since_ms)
     o->nhist = found ? k + 1 : 1;
     o->dirty = false;
     o->frame_in = 0;
+    if (o->offset == 0) /* back to before the header was durable: write it again */
+        write_header(o, err, sizeof err);
     return h.rows;
 }
 

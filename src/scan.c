@@ -258,6 +258,8 @@ static void *reader_main(void *arg)
     const struct mx_config *cfg = s->cfg;
     uint64_t skip = s->start_rows, seq = s->start_rows;
     char err[MX_ERRLEN];
+    /* An invalid line is shown whole (escaped), not cut to a name's size. */
+    static char shown[MX_INPUT_LINE_MAX * 4 + 1];
     struct mx_input_line line;
     while (!atomic_load(&s->stop)) {
         enum mx_status st = mx_input_next(s->in, &line, err, sizeof err);
@@ -283,9 +285,11 @@ static void *reader_main(void *arg)
         rec->line_no = line.line_no;
         rec->file_index = line.file_index;
         mx_result_reset(&rec->res);
-        rec->valid = mx_name_normalize(line.name, line.len, rec->domain, sizeof rec->domain);
+        rec->valid = mx_name_normalize(line.name, line.len, shown, sizeof shown);
+        if (rec->valid)
+            memcpy(rec->domain, shown, strlen(shown) + 1);
         if (!rec->valid) {
-            mx_analyze_invalid(rec->domain, &rec->res);
+            mx_analyze_invalid(shown, &rec->res);
             finish_record(s, rec);
         } else {
             mx_engine_submit(s->eng, rec);

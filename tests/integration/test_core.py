@@ -170,9 +170,26 @@ class CoreTests(TempDirCase):
             self.scan(out, [src])
             with open(out, "rb") as f:
                 self.assertEqual(f.read(), ref_bytes, "%s input gives different output" % label)
+        # Concatenated zstd frames and gzip members (cat a.zst b.zst) are one stream.
+        half = len(names) // 2
+        first = "".join(n[0] + "\n" for n in names[:half]).encode()
+        second = "".join(n[0] + "\n" for n in names[half:]).encode()
+        for tool in ("zstd", "gzip"):
+            a = mxtest.compress(first, self.path("a." + tool), tool)
+            b = mxtest.compress(second, self.path("b." + tool), tool)
+            cat = self.path("multi." + tool)
+            with open(cat, "wb") as f:
+                for part in (a, b):
+                    with open(part, "rb") as g:
+                        f.write(g.read())
+            out = self.path("out-multi-%s.csv" % tool)
+            self.scan(out, [cat])
+            with open(out, "rb") as f:
+                self.assertEqual(f.read(), ref_bytes, "concatenated %s input gives different output" % tool)
         res = self.scan("-", ["-"], stdin=data)
         self.assertEqual(res.stdout, ref_bytes, "stdin input gives different output")
-        res = self.scan("-", ["-"], stdin=open(zst, "rb").read())
+        with open(zst, "rb") as f:
+            res = self.scan("-", ["-"], stdin=f.read())
         self.assertEqual(res.stdout, ref_bytes, "zstd on stdin gives different output")
 
     def test_several_files_in_a_row(self):

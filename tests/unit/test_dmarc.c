@@ -16,7 +16,11 @@ Test(dmarc, is_record)
     cr_expect(mx_dmarc_is_record(" v = DMARC1 ;p=none", 19));
     cr_expect(mx_dmarc_is_record("V=dmarc1;", 9)); /* selected, then invalid */
     cr_expect(!mx_dmarc_is_record("v=DMARC10; p=none", 17));
-    cr_expect(!mx_dmarc_is_record("p=none; v=DMARC1", 16));
+    /* SPEC: "v=DMARC1 not first" is an invalid DMARC record (selected here,
+     * refused by the parser); TXT without any v=DMARC1 tag is ignored. */
+    cr_expect(mx_dmarc_is_record("p=none; v=DMARC1", 16));
+    cr_expect(!mx_dmarc_is_record("p=none; v=DMARC2", 16));
+    cr_expect(!mx_dmarc_is_record("google-site-verification=abc", 28));
     cr_expect(!mx_dmarc_is_record("v=spf1 -all", 11));
     cr_expect(!mx_dmarc_is_record("", 0));
     cr_expect(!mx_dmarc_is_record("v=", 2));
@@ -194,6 +198,24 @@ Test(dmarc, analyze_domain_record)
                  0);
     cr_expect_eq(info.source, MX_DMARC_SRC_DOMAIN);
     cr_expect_eq(info.policy, MX_DMARC_P_QUARANTINE);
+}
+
+Test(dmarc, analyze_v_not_first)
+{
+    struct mx_dmarc_info info;
+    /* v=DMARC1 present but not first: dmarc_invalid, no fallback */
+    cr_expect_eq(analyze_zone("_dmarc.a.example.com TXT p=reject; v=DMARC1\n"
+                              "_dmarc.example.com TXT v=DMARC1; p=none\n",
+                              "a.example.com", &info),
+                 F(DMARC_INVALID));
+    cr_expect_eq(info.source, MX_DMARC_SRC_DOMAIN);
+    cr_expect(!info.valid);
+    /* unrelated TXT only: ignored, the organizational record is used */
+    cr_expect_eq(analyze_zone("_dmarc.a.example.com TXT some-verification=1\n"
+                              "_dmarc.example.com TXT v=DMARC1; p=none\n",
+                              "a.example.com", &info),
+                 F(DMARC_NONE));
+    cr_expect_eq(info.source, MX_DMARC_SRC_ORG);
 }
 
 Test(dmarc, analyze_org_fallback)
