@@ -87,6 +87,12 @@ static bool check_coverage(struct mx_oracle *o, const char *domain, const struct
 static void dmarc_columns(const struct mx_dmarc_info *dm, struct mx_result *res)
 {
     res->findings |= dm->findings;
+    if (dm->lookup_failed) {
+        /* Unknown, not missing: say so, or the row reads like one scanned
+         * without the DMARC check. */
+        mx_result_set(res, MX_COL_DMARC_SOURCE, "lookup_failed");
+        return;
+    }
     if (dm->source == MX_DMARC_SRC_NONE)
         return;
     mx_result_set(res, MX_COL_DMARC, dm->record);

@@ -49,7 +49,7 @@ const char *mx_mail_status_name(enum mx_mail_status m);
     X(SPF_PROVIDERS, "spf_providers", "providers authorized through SPF includes, ';'")        \
     X(DMARC, "dmarc", "the DMARC record used")                                                  \
     X(DMARC_POLICY, "dmarc_policy", "policy applied to the domain: none quarantine reject")     \
-    X(DMARC_SOURCE, "dmarc_source", "where the record was found: domain or organizational")   \
+    X(DMARC_SOURCE, "dmarc_source", "where the record was found: domain or organizational (lookup_failed)")   \
     X(INPUT_LINE, "input_line", "line number of the name in its input file")
 
 enum mx_column {
