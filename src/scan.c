@@ -29,6 +29,9 @@
 #include "mx/scan.h"
 #include "mx/stats.h"
 
+#define WRITER_BATCH 256 /* rows queued before the writer is woken */
+#define WRITER_NAP_MS 10 /* ... or after this long */
+
 enum stop_reason { STOP_NONE, STOP_SIGINT, STOP_SIGTERM, STOP_WATCHDOG, STOP_ERROR };
 
 /* A finished row waiting for its turn: the CSV text and what the tally
@@ -60,10 +63,15 @@ struct scan {
     pthread_mutex_t plock;
     pthread_cond_t pcond;
     struct mx_record *free_list;
+    unsigned nfree;
+    unsigned lowat;             /* the reader, once it waited, waits for this many */
+    bool reader_waiting;
     /* writer queue */
     pthread_mutex_t wlock;
     pthread_cond_t wcond;
     struct row *wq;
+    unsigned wq_len;
+    bool writer_waiting;
     struct row **slots;
     unsigned reorder;           /* slots */
     uint64_t next_row;          /* next seq to write */
@@ -92,16 +100,25 @@ static bool progress_enabled(const struct mx_config *cfg)
 /* ---- pool ---- */
 
 /* A free record for input entry seq; waits while the pool is empty or the
- * reorder window is full (seq too far ahead of the writer). */
+ * reorder window is full (seq too far ahead of the writer). Once it had to
+ * wait, it waits for a batch of free records (lowat), so that reader and
+ * workers do not wake each other for every single record. */
 static struct mx_record *pool_get(struct scan *s, uint64_t seq)
 {
     pthread_mutex_lock(&s->plock);
-    while ((!s->free_list || seq - atomic_load(&s->written) >= s->reorder) &&
-           !atomic_load(&s->stop))
-        pthread_cond_wait(&s->pcond, &s->plock);
+    if (!s->free_list || seq - atomic_load(&s->written) >= s->reorder) {
+        while ((s->nfree < s->lowat || seq - atomic_load(&s->written) >= s->reorder) &&
+               !atomic_load(&s->stop)) {
+            s->reader_waiting = true;
+            pthread_cond_wait(&s->pcond, &s->plock);
+        }
+    }
+    s->reader_waiting = false;
     struct mx_record *r = s->free_list;
-    if (r)
+    if (r) {
         s->free_list = r->next;
+        s->nfree--;
+    }
     pthread_mutex_unlock(&s->plock);
     return r;
 }
@@ -111,7 +128,11 @@ static void pool_put(struct scan *s, struct mx_record *r)
     pthread_mutex_lock(&s->plock);
     r->next = s->free_list;
     s->free_list = r;
-    pthread_cond_signal(&s->pcond);
+    s->nfree++;
+    if (s->reader_waiting && s->nfree >= s->lowat) {
+        s->reader_waiting = false;
+        pthread_cond_signal(&s->pcond);
+    }
     pthread_mutex_unlock(&s->plock);
 }
 
@@ -170,7 +191,12 @@ static void finish_record(struct scan *s, struct mx_record *rec)
     pthread_mutex_lock(&s->wlock);
     row->next = s->wq;
     s->wq = row;
-    pthread_cond_signal(&s->wcond);
+    /* Wake the writer for a batch, not for every row (it also looks every
+     * WRITER_NAP_MS by itself). */
+    if (++s->wq_len >= WRITER_BATCH && s->writer_waiting) {
+        s->writer_waiting = false;
+        pthread_cond_signal(&s->wcond);
+    }
     pthread_mutex_unlock(&s->wlock);
 }
 
@@ -187,20 +213,24 @@ static void *writer_main(void *arg)
     char err[MX_ERRLEN];
     for (;;) {
         pthread_mutex_lock(&s->wlock);
-        while (!s->wq && !atomic_load(&s->stop) &&
+        while (s->wq_len < WRITER_BATCH && !atomic_load(&s->stop) &&
                !(atomic_load(&s->reader_done) && s->next_row == s->total)) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 200 * 1000000L;
+            ts.tv_nsec += WRITER_NAP_MS * 1000000L;
             if (ts.tv_nsec >= 1000000000L) {
                 ts.tv_sec++;
                 ts.tv_nsec -= 1000000000L;
             }
-            if (pthread_cond_timedwait(&s->wcond, &s->wlock, &ts) == ETIMEDOUT)
+            s->writer_waiting = true;
+            int wr = pthread_cond_timedwait(&s->wcond, &s->wlock, &ts);
+            s->writer_waiting = false;
+            if (wr == ETIMEDOUT)
                 break;
         }
         struct row *q = s->wq;
         s->wq = NULL;
+        s->wq_len = 0;
         pthread_mutex_unlock(&s->wlock);
         while (q) {
             struct row *n = q->next;
@@ -648,6 +678,8 @@ int mx_scan_run(const struct mx_config *cfg)
         s->recs[i].next = s->free_list;
         s->free_list = &s->recs[i];
     }
+    s->nfree = s->window;
+    s->lowat = s->window / 16 ? s->window / 16 : 1;
     s->next_row = s->start_rows;
     atomic_store(&s->written, s->start_rows);
     if (mx_engine_create(cfg, analyze_cb, done_cb, s, &s->eng, err, sizeof err) != MX_OK) {
