@@ -23,6 +23,22 @@ bool mx_ip_parse(const char *s, struct mx_ip *out)
 
 void mx_ip_format(const struct mx_ip *ip, char *buf, size_t len)
 {
+    if (ip->family == 4 && len >= 16) {
+        /* inet_ntop formats IPv4 through sprintf: too slow per row */
+        size_t w = 0;
+        for (int i = 0; i < 4; i++) {
+            unsigned v = ip->b[i];
+            if (i)
+                buf[w++] = '.';
+            if (v >= 100)
+                buf[w++] = (char)('0' + v / 100);
+            if (v >= 10)
+                buf[w++] = (char)('0' + v / 10 % 10);
+            buf[w++] = (char)('0' + v % 10);
+        }
+        buf[w] = 0;
+        return;
+    }
     if (!inet_ntop(ip->family == 4 ? AF_INET : AF_INET6, ip->b, buf, (socklen_t)len))
         snprintf(buf, len, "?");
 }

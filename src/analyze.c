@@ -38,8 +38,8 @@ static void spf_columns(const struct mx_spf_info *spf, struct mx_result *res)
     }
     mx_result_set(res, MX_COL_SPF_RESULT, result);
     if (spf->parsed) {
-        mx_result_appendf(res, MX_COL_SPF_LOOKUPS, "%u", spf->lookups);
-        mx_result_appendf(res, MX_COL_SPF_VOIDS, "%u", spf->voids);
+        mx_result_append_u(res, MX_COL_SPF_LOOKUPS, spf->lookups);
+        mx_result_append_u(res, MX_COL_SPF_VOIDS, spf->voids);
     }
 }
 

@@ -247,6 +247,7 @@ static enum mx_rc map_rcode(unsigned rcode)
 
 struct rr {
     size_t owner_off; /* offset of the owner name */
+    bool is_qname;    /* the owner is the asked name */
     uint16_t type;
     uint32_t ttl;
     size_t rdata;     /* offset */
@@ -294,6 +295,14 @@ struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, cons
     if (!(buf[2] & 0x80)) /* not a response */
         return mx_answer_failure(MX_RC_FORMERR, qtype);
     size_t off = 12;
+    /* Owners are most often a pointer to the question's name: decode that
+     * once and recognise the pointer, rather than decode every owner. */
+    bool q_is_qname = false;
+    if (qd > 0) {
+        char qn[1024];
+        size_t qo = 12;
+        q_is_qname = mx_wire_name(buf, len, &qo, qn, sizeof qn) && strcasecmp(qn, qname) == 0;
+    }
     for (unsigned i = 0; i < qd; i++) {
         if (!skip_name(buf, len, &off) || off + 4 > len)
             return mx_answer_failure(MX_RC_FORMERR, qtype);
@@ -316,10 +325,15 @@ struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, cons
             return mx_answer_failure(MX_RC_FORMERR, qtype);
         if (n < MAX_RR && (type == qtype || type == MX_T_CNAME)) {
             /* an undecodable owner (pointer loop ...) is malformed, not foreign */
-            char oname[1024];
-            size_t oo = owner;
-            if (!mx_wire_name(buf, len, &oo, oname, sizeof oname))
-                return mx_answer_failure(MX_RC_FORMERR, qtype);
+            if (qd > 0 && buf[owner] == 0xC0 && buf[owner + 1] == 0x0C) {
+                rrs[n].is_qname = q_is_qname;
+            } else {
+                char oname[1024];
+                size_t oo = owner;
+                if (!mx_wire_name(buf, len, &oo, oname, sizeof oname))
+                    return mx_answer_failure(MX_RC_FORMERR, qtype);
+                rrs[n].is_qname = strcasecmp(oname, qname) == 0;
+            }
             rrs[n].owner_off = owner;
             rrs[n].type = type;
             rrs[n].ttl = ttl > 0x7fffffffu ? 0 : ttl; /* RFC 2181 8 */
@@ -338,7 +352,7 @@ struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, cons
         for (unsigned i = 0; i < n; i++) {
             if (rrs[i].type != MX_T_CNAME || qtype == MX_T_CNAME)
                 continue;
-            if (!owner_is(buf, len, rrs[i].owner_off, cur))
+            if (!(step == 0 ? rrs[i].is_qname : owner_is(buf, len, rrs[i].owner_off, cur)))
                 continue;
             size_t o = rrs[i].rdata;
             char target[1024];
@@ -358,7 +372,8 @@ struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, cons
         return NULL;
     bool first = true;
     for (unsigned i = 0; i < n; i++) {
-        if (rrs[i].type != qtype || !owner_is(buf, len, rrs[i].owner_off, cur))
+        if (rrs[i].type != qtype ||
+            !(cname ? owner_is(buf, len, rrs[i].owner_off, cur) : rrs[i].is_qname))
             continue;
         const unsigned char *rd = buf + rrs[i].rdata;
         size_t rl = rrs[i].rdlen;

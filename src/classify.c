@@ -5,6 +5,7 @@
  * in the same pass and returns false. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mx/analyze.h"
 #include "mx/names.h"
@@ -60,18 +61,41 @@ static bool backup_marked(const char *name)
     }
 }
 
-/* The exchange ends in "<D>.<D>" for D the domain or its organizational
- * domain (label boundary). */
-static bool origin_appended(const char *name, const char *domain, const char *org)
+/* name ends in "<x>.<x>" at a label boundary (case-insensitively). */
+static bool ends_doubled(const char *name, size_t nl, const char *x, size_t xl)
 {
-    char dd[2 * MX_NAME_MAX + 2];
-    snprintf(dd, sizeof dd, "%s.%s", domain, domain);
-    if (mx_name_has_suffix(name, dd))
+    size_t need = 2 * xl + 1;
+    if (xl == 0 || nl < need || (nl > need && name[nl - need - 1] != '.'))
+        return false;
+    const char *t = name + nl - need;
+    return strncasecmp(t, x, xl) == 0 && t[xl] == '.' && strncasecmp(t + xl + 1, x, xl) == 0;
+}
+
+/* The exchange ends in "<D>.<D>" for D the domain or its organizational
+ * domain (label boundary). The organizational domain (a libpsl look-up) is
+ * worked out only for names that can match: they hold the domain's last
+ * label twice. */
+static bool origin_appended(const char *name, const char *domain, char *org, size_t orglen)
+{
+    size_t nl = strlen(name), dl = strlen(domain);
+    if (ends_doubled(name, nl, domain, dl))
         return true;
+    const char *tld = strrchr(domain, '.');
+    tld = tld ? tld + 1 : domain;
+    size_t tl = strlen(tld);
+    bool twice = false;
+    for (const char *p = name; (p = strstr(p, tld)) != NULL; p++)
+        if ((p == name || p[-1] == '.') && p[tl] == '.') {
+            twice = true;
+            break;
+        }
+    if (!twice)
+        return false;
+    if (!org[0])
+        mx_name_org_domain(domain, org, orglen);
     if (strcmp(org, domain) == 0)
         return false;
-    snprintf(dd, sizeof dd, "%s.%s", org, org);
-    return mx_name_has_suffix(name, dd);
+    return ends_doubled(name, nl, org, strlen(org));
 }
 
 static bool answer_has_ip(const struct mx_answer *a, const struct mx_ip *ip)
@@ -131,8 +155,8 @@ static void render_addresses(struct mx_result *res, const char *name, const stru
     const struct mx_answer *failed = NULL;
     if (res->col_len[MX_COL_MX_ADDRESSES] > 0)
         mx_result_append(res, MX_COL_MX_ADDRESSES, ";", 1);
-    mx_result_appendf(res, MX_COL_MX_ADDRESSES, "%s%s=", name,
-                      (a->cname || aaaa->cname) ? ">CNAME" : "");
+    mx_result_appends(res, MX_COL_MX_ADDRESSES, name);
+    mx_result_appends(res, MX_COL_MX_ADDRESSES, (a->cname || aaaa->cname) ? ">CNAME=" : "=");
     for (int i = 0; i < 2; i++) {
         size_t off = 0;
         struct mx_rdata rd;
@@ -145,7 +169,9 @@ static void render_addresses(struct mx_result *res, const char *name, const stru
         while (mx_answer_next(ans[i], &off, &rd)) {
             char buf[64];
             mx_ip_format(&rd.ip, buf, sizeof buf);
-            mx_result_appendf(res, MX_COL_MX_ADDRESSES, "%s%s", naddr ? "," : "", buf);
+            if (naddr)
+                mx_result_append(res, MX_COL_MX_ADDRESSES, ",", 1);
+            mx_result_appends(res, MX_COL_MX_ADDRESSES, buf);
             naddr++;
         }
     }
@@ -278,10 +304,13 @@ bool mx_classify_run(const struct mx_analyze_cfg *cfg, const char *domain, struc
     struct mx_rdata rd;
     if (mx->truncated)
         res->overflow = true;
-    mx_result_appendf(res, MX_COL_MX_TTL, "%lu", (unsigned long)mx->ttl);
+    mx_result_append_u(res, MX_COL_MX_TTL, (unsigned long)mx->ttl);
     while (mx_answer_next(mx, &off, &rd)) {
-        mx_result_appendf(res, MX_COL_MX, "%s%u %s", nrec ? ";" : "", (unsigned)rd.pref,
-                          rd.name[0] ? rd.name : ".");
+        if (nrec)
+            mx_result_append(res, MX_COL_MX, ";", 1);
+        mx_result_append_u(res, MX_COL_MX, rd.pref);
+        mx_result_append(res, MX_COL_MX, " ", 1);
+        mx_result_appends(res, MX_COL_MX, rd.name[0] ? rd.name : ".");
         nrec++;
         if (!rd.name[0]) {
             nnull++;
@@ -333,8 +362,7 @@ bool mx_classify_run(const struct mx_analyze_cfg *cfg, const char *domain, struc
 
     /* The exchanges: names first, then A and AAAA of those to look up,
      * all asked in this pass. */
-    char org[MX_NAME_MAX + 1];
-    mx_name_org_domain(domain, org, sizeof org);
+    char org[MX_NAME_MAX + 1] = ""; /* worked out when needed */
     bool pending = false;
     for (unsigned i = 0; i < set->n; i++) {
         struct mx_exchange *e = &set->ex[i];
@@ -346,7 +374,7 @@ bool mx_classify_run(const struct mx_analyze_cfg *cfg, const char *domain, struc
         enum mx_name_check check = mx_name_check(e->name);
         if (check != MX_NAME_OK)
             f |= MX_FBIT(MX_F_MX_TARGET_INVALID);
-        if (origin_appended(e->name, domain, org))
+        if (origin_appended(e->name, domain, org, sizeof org))
             f |= MX_FBIT(MX_F_MX_ORIGIN_APPENDED);
         if (mx_name_is_localhost(e->name))
             f |= MX_FBIT(MX_F_MX_LOCALHOST);

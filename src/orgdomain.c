@@ -1,15 +1,39 @@
 /* Organizational domain (RFC 7489 3.2) through libpsl's built-in Public
  * Suffix List: libpsl is maintained with the list itself, handles wildcard
- * and exception rules and IDN, which a hand-written matcher would not. */
+ * and exception rules and IDN, which a hand-written matcher would not.
+ * The analysis asks for the same few names again on every re-run of a
+ * domain, so each thread remembers its last answers. */
 #include <libpsl.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "mx/names.h"
 
+#define MEMO 8
+
+struct memo {
+    char name[MX_NAME_MAX + 1];
+    char org[MX_NAME_MAX + 1];
+};
+
+static _Thread_local struct memo memo[MEMO];
+static _Thread_local unsigned memo_next;
+
 void mx_name_org_domain(const char *name, char *out, size_t outlen)
 {
+    size_t nl = strlen(name);
+    if (nl <= MX_NAME_MAX)
+        for (unsigned i = 0; i < MEMO; i++)
+            if (memo[i].name[0] && strcmp(memo[i].name, name) == 0) {
+                snprintf(out, outlen, "%s", memo[i].org);
+                return;
+            }
     const psl_ctx_t *psl = psl_builtin();
     const char *reg = psl ? psl_registrable_domain(psl, name) : NULL;
     snprintf(out, outlen, "%s", reg ? reg : name);
+    if (nl <= MX_NAME_MAX) {
+        struct memo *m = &memo[memo_next++ % MEMO];
+        memcpy(m->name, name, nl + 1);
+        snprintf(m->org, sizeof m->org, "%s", reg ? reg : name);
+    }
 }

@@ -198,6 +198,21 @@ size_t mx_csv_sanitize(const char *s, size_t len, char *out, size_t outlen)
     size_t w = 0;
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < len;) {
+        /* fast path: a run of printable ASCII */
+        size_t run = i;
+        while (run < len && p[run] >= 0x20 && p[run] < 0x7f)
+            run++;
+        if (run > i) {
+            size_t n = run - i;
+            if (w + n >= outlen)
+                n = outlen > w + 1 ? outlen - w - 1 : 0;
+            memcpy(out + w, p + i, n);
+            w += n;
+            if (n < run - i)
+                break;
+            i = run;
+            continue;
+        }
         unsigned c = p[i];
         size_t n = 0; /* length of a valid UTF-8 sequence at i */
         if (c >= 0x20 && c < 0x7f)
@@ -273,10 +288,17 @@ size_t mx_output_format_row(const struct mx_result *r, uint64_t line_no, char *b
             s = mx_mail_status_name(r->mail);
             len = strlen(s);
             break;
-        case MX_COL_INPUT_LINE:
-            len = (size_t)snprintf(num, sizeof num, "%" PRIu64, line_no);
-            s = num;
+        case MX_COL_INPUT_LINE: {
+            size_t i = sizeof num;
+            uint64_t v = line_no;
+            do {
+                num[--i] = (char)('0' + v % 10);
+                v /= 10;
+            } while (v);
+            s = num + i;
+            len = sizeof num - i;
             break;
+        }
         default:
             s = mx_result_col(r, (enum mx_column)c, &len);
             break;

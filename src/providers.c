@@ -413,12 +413,17 @@ enum mx_provider_kind mx_providers_kind(const struct mx_providers *p, uint16_t i
 static uint16_t longest_match(const struct pattern *pat, size_t n, const char *name)
 {
     uint16_t best = MX_PROVIDER_NONE;
-    size_t best_len = 0;
-    for (size_t i = 0; i < n; i++)
-        if (pat[i].len > best_len && mx_name_has_suffix(name, pat[i].name)) {
+    size_t best_len = 0, nl = strlen(name);
+    for (size_t i = 0; i < n; i++) {
+        size_t sl = pat[i].len;
+        /* cheap label-boundary test first: most patterns fail it */
+        if (sl <= best_len || sl > nl || (sl < nl && name[nl - sl - 1] != '.'))
+            continue;
+        if (strcasecmp(name + nl - sl, pat[i].name) == 0) {
             best = pat[i].id;
-            best_len = pat[i].len;
+            best_len = sl;
         }
+    }
     return best;
 }
 

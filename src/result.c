@@ -92,6 +92,22 @@ void mx_result_appendf(struct mx_result *r, enum mx_column c, const char *fmt, .
     mx_result_append(r, c, buf, (size_t)n);
 }
 
+void mx_result_appends(struct mx_result *r, enum mx_column c, const char *s)
+{
+    mx_result_append(r, c, s, strlen(s));
+}
+
+void mx_result_append_u(struct mx_result *r, enum mx_column c, unsigned long v)
+{
+    char buf[24];
+    size_t i = sizeof buf;
+    do {
+        buf[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    mx_result_append(r, c, buf + i, sizeof buf - i);
+}
+
 void mx_result_set(struct mx_result *r, enum mx_column c, const char *s)
 {
     r->col_len[c] = 0;

@@ -86,6 +86,9 @@ void mx_result_append(struct mx_result *r, enum mx_column c, const char *s, size
 void mx_result_appendf(struct mx_result *r, enum mx_column c, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void mx_result_set(struct mx_result *r, enum mx_column c, const char *s);
+/* Appends a C string / an unsigned number (no printf on the hot path). */
+void mx_result_appends(struct mx_result *r, enum mx_column c, const char *s);
+void mx_result_append_u(struct mx_result *r, enum mx_column c, unsigned long v);
 /* The column text (not NUL-terminated) and its length. */
 const char *mx_result_col(const struct mx_result *r, enum mx_column c, size_t *len);
 /* Fills the FINDINGS column from r->findings. */
