@@ -59,6 +59,11 @@ static bool check_coverage(struct mx_oracle *o, const char *domain, const struct
         const struct mx_exchange *e = &set->ex[i];
         if (!e->looked_up || !e->a || !e->aaaa)
             continue;
+        /* The exchange's organizational domain is a suffix of its name:
+         * only a name at or below the domain's can share it (and only
+         * then is libpsl asked). */
+        if (!mx_name_has_suffix(e->name, org))
+            continue;
         mx_name_org_domain(e->name, eorg, sizeof eorg);
         if (strcmp(org, eorg) != 0)
             continue;

@@ -4,12 +4,13 @@
  * The analysis asks for the same few names again on every re-run of a
  * domain, so each thread remembers its last answers. */
 #include <libpsl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "mx/names.h"
 
-#define MEMO 8
+#define MEMO 256 /* direct-mapped, per thread */
 
 struct memo {
     char name[MX_NAME_MAX + 1];
@@ -17,22 +18,27 @@ struct memo {
 };
 
 static _Thread_local struct memo memo[MEMO];
-static _Thread_local unsigned memo_next;
+
+static unsigned slot(const char *name, size_t nl)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < nl; i++)
+        h = (h ^ (unsigned char)name[i]) * 16777619u;
+    return h % MEMO;
+}
 
 void mx_name_org_domain(const char *name, char *out, size_t outlen)
 {
     size_t nl = strlen(name);
-    if (nl <= MX_NAME_MAX)
-        for (unsigned i = 0; i < MEMO; i++)
-            if (memo[i].name[0] && strcmp(memo[i].name, name) == 0) {
-                snprintf(out, outlen, "%s", memo[i].org);
-                return;
-            }
+    struct memo *m = nl <= MX_NAME_MAX ? &memo[slot(name, nl)] : NULL;
+    if (m && m->name[0] && strcmp(m->name, name) == 0) {
+        snprintf(out, outlen, "%s", m->org);
+        return;
+    }
     const psl_ctx_t *psl = psl_builtin();
     const char *reg = psl ? psl_registrable_domain(psl, name) : NULL;
     snprintf(out, outlen, "%s", reg ? reg : name);
-    if (nl <= MX_NAME_MAX) {
-        struct memo *m = &memo[memo_next++ % MEMO];
+    if (m) {
         memcpy(m->name, name, nl + 1);
         snprintf(m->org, sizeof m->org, "%s", reg ? reg : name);
     }

@@ -214,9 +214,27 @@ bool mx_spf_analyze(struct mx_oracle *o, const char *domain, struct mx_spf_info 
     size_t off = 0, n = strlen(domain);
     char err[128];
 
-    memset(out, 0, sizeof *out);
+    /* Field by field: the analysis runs again on every round of every
+     * domain, and clearing the 9 KiB of strings each time showed in
+     * profiles. Strings are valid up to their NUL. */
+    out->pending = false;
+    out->nrecords = 0;
+    out->txt_failed = false;
+    out->parsed = false;
+    out->lookups = 0;
+    out->voids = 0;
+    out->findings = 0;
+    out->record[0] = 0;
+    out->n_includes = 0;
+    out->result = MX_SPF_NONE;
+    out->all[0] = 0;
+    out->error[0] = 0;
     memset(&first, 0, sizeof first);
-    memset(&w, 0, sizeof w);
+    w.pending = false;
+    w.broken_perm = false;
+    w.broken_fail = false;
+    w.loop = false;
+    w.nodes = 0;
     w.o = o;
     w.out = out;
     if (n > 0 && domain[n - 1] == '.')
