@@ -113,8 +113,13 @@ static void addresses_of(const char *all, const char *ex, char *out, size_t len)
     while (*p) {
         const char *end = strchr(p, ';');
         size_t n = end ? (size_t)(end - p) : strlen(p);
-        if (n > el && strncmp(p, ex, el) == 0 && (p[el] == '=' || p[el] == '>')) {
+        if (n > el && strncmp(p, ex, el) == 0 && p[el] == '=') {
             snprintf(out, len, "%.*s", (int)(n - el - 1), p + el + 1);
+            return;
+        }
+        static const char alias[] = ">CNAME=";
+        if (n > el + 7 && strncmp(p, ex, el) == 0 && strncmp(p + el, alias, 7) == 0) {
+            snprintf(out, len, "%.*s (through a CNAME)", (int)(n - el - 7), p + el + 7);
             return;
         }
         p += n;
