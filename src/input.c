@@ -23,6 +23,7 @@
  * one. */
 #include <csv.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,7 +77,7 @@ struct mx_input {
     size_t csv_rows;
     struct csv_parser csv;
 
-    uint64_t bytes_read;
+    _Atomic uint64_t bytes_read; /* read by the progress monitor's thread */
     uint64_t bytes_total;
 };
 
@@ -243,7 +244,7 @@ static enum mx_status read_more(struct mx_input *in, char *err, size_t errlen)
     if (r == 0)
         in->eof = true;
     in->in_len += (size_t)r;
-    in->bytes_read += (uint64_t)r;
+    atomic_fetch_add_explicit(&in->bytes_read, (uint64_t)r, memory_order_relaxed);
     return MX_OK;
 }
 
@@ -608,7 +609,7 @@ enum mx_status mx_input_next(struct mx_input *in, struct mx_input_line *out, cha
 
 uint64_t mx_input_bytes_read(const struct mx_input *in)
 {
-    return in->bytes_read;
+    return atomic_load_explicit(&in->bytes_read, memory_order_relaxed);
 }
 
 uint64_t mx_input_bytes_total(const struct mx_input *in)
