@@ -524,6 +524,15 @@ int mx_opts_parse(struct mx_opts *o, enum mx_command cmd, int argc, char **argv)
             c->resume = true;
             break;
         case O_CHECKS:
+            if (strstr(optarg, "smtp") || strstr(optarg, "rcpt") || strstr(optarg, "dane") ||
+                strstr(optarg, "mta-sts") || strstr(optarg, "tlsrpt")) {
+                free(pos);
+                return usage_error(cmd,
+                                   "--checks '%s': the opt-in checks of SPEC 1.7 (SMTP probe, "
+                                   "MTA-STS, TLS-RPT, DANE) are not implemented in this version; "
+                                   "use mx, spf, dmarc",
+                                   optarg);
+            }
             if (!parse_checks(optarg, &c->checks)) {
                 free(pos);
                 return usage_error(cmd, "bad --checks '%s': want a list of mx, spf, dmarc",
