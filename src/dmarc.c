@@ -10,6 +10,7 @@
 
 #include "mx/dmarc.h"
 #include "mx/names.h"
+#include "mx/text.h"
 
 #define NAME_BUF 256
 
@@ -33,17 +34,6 @@ static bool is_digit(int c)
     return c >= '0' && c <= '9';
 }
 
-/* s[0..n) equals the lowercase literal lit, ignoring case. */
-static bool ieq(const char *s, size_t n, const char *lit)
-{
-    if (strlen(lit) != n)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (lower((unsigned char)s[i]) != lit[i])
-            return false;
-    return true;
-}
-
 static void trim(const char **s, size_t *n)
 {
     while (*n > 0 && is_wsp((unsigned char)**s)) {
@@ -52,17 +42,6 @@ static void trim(const char **s, size_t *n)
     }
     while (*n > 0 && is_wsp((unsigned char)(*s)[*n - 1]))
         (*n)--;
-}
-
-/* Printable copy: control bytes become '?'. */
-static void copy_shown(char *dst, size_t dlen, const char *src, size_t slen)
-{
-    size_t n = slen < dlen - 1 ? slen : dlen - 1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)src[i];
-        dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-    }
-    dst[n] = 0;
 }
 
 const char *mx_dmarc_policy_name(enum mx_dmarc_policy p)
@@ -95,7 +74,7 @@ static bool is_v_dmarc1(const char *txt, size_t len)
     i++;
     while (i < len && is_wsp((unsigned char)txt[i]))
         i++;
-    if (len - i < 6 || !ieq(txt + i, 6, "dmarc1"))
+    if (len - i < 6 || !mx_text_ieq(txt + i, 6, "dmarc1"))
         return false;
     i += 6;
     return i == len || is_wsp((unsigned char)txt[i]) || txt[i] == ';';
@@ -121,11 +100,11 @@ bool mx_dmarc_is_record(const char *txt, size_t len)
 
 static bool policy_of(const char *v, size_t n, enum mx_dmarc_policy *p)
 {
-    if (ieq(v, n, "none"))
+    if (mx_text_ieq(v, n, "none"))
         *p = MX_DMARC_P_NONE;
-    else if (ieq(v, n, "quarantine"))
+    else if (mx_text_ieq(v, n, "quarantine"))
         *p = MX_DMARC_P_QUARANTINE;
-    else if (ieq(v, n, "reject"))
+    else if (mx_text_ieq(v, n, "reject"))
         *p = MX_DMARC_P_REJECT;
     else
         return false;
@@ -167,7 +146,7 @@ static bool fo_item(const char *s, size_t n)
 
 static bool rf_item(const char *s, size_t n)
 {
-    return ieq(s, n, "afrf") || ieq(s, n, "iodef");
+    return mx_text_ieq(s, n, "afrf") || mx_text_ieq(s, n, "iodef");
 }
 
 static bool uri_char(int c)
@@ -286,7 +265,7 @@ static bool tag_value(struct mx_dmarc_record *r, enum tag t, const char *v, size
         return true;
     case T_RUA:
     case T_RUF:
-        copy_shown(t == T_RUA ? r->rua : r->ruf, sizeof r->rua, v, n);
+        mx_text_copy_shown(t == T_RUA ? r->rua : r->ruf, sizeof r->rua, v, n);
         if (!uri_list_ok(v, n))
             r->uri_bad = true;
         return true;
@@ -321,14 +300,14 @@ bool mx_dmarc_parse(const char *txt, size_t len, struct mx_dmarc_record *out, ch
         trim(&name, &nl);
         trim(&val, &vl);
         if (index == 0) {
-            if (!eq || !ieq(name, nl, "v"))
+            if (!eq || !mx_text_ieq(name, nl, "v"))
                 return fail(err, errlen, "v=DMARC1 is not the first tag", NULL, 0);
             if (vl != 6 || memcmp(val, "DMARC1", 6) != 0)
                 return fail(err, errlen, "version is not DMARC1:", val, vl);
             seen |= 1u << T_V;
         } else if (sl > 0 && eq) { /* empty or '='-less segments: ignored like unknown tags */
             for (unsigned t = 0; t < T_COUNT; t++) {
-                if (!ieq(name, nl, tag_names[t]))
+                if (!mx_text_ieq(name, nl, tag_names[t]))
                     continue;
                 if (seen & (1u << t))
                     return fail(err, errlen, "duplicate tag", name, nl);
@@ -370,7 +349,7 @@ static bool judge(const struct mx_answer *a, enum mx_dmarc_source src, struct mx
     if (n == 0)
         return false;
     out->source = src;
-    copy_shown(out->record, sizeof out->record, first.txt, first.txt_len);
+    mx_text_copy_shown(out->record, sizeof out->record, first.txt, first.txt_len);
     if (n > 1) {
         snprintf(out->error, sizeof out->error, "%u DMARC records", n);
         out->findings |= MX_FBIT(MX_F_DMARC_INVALID);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "mx/spf.h"
+#include "mx/text.h"
 
 #define MAX_LOOKUPS 10
 #define MAX_VOIDS 2
@@ -49,17 +50,6 @@ static void note(struct walk *w, const char *why, const char *name)
 {
     if (!w->out->error[0])
         snprintf(w->out->error, sizeof w->out->error, "%.50s: %.70s", why, name);
-}
-
-/* Printable copy for the CSV: control bytes become '?'. */
-static void copy_shown(char *dst, size_t dlen, const char *src, size_t slen)
-{
-    size_t n = slen < dlen - 1 ? slen : dlen - 1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)src[i];
-        dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-    }
-    dst[n] = 0;
 }
 
 static void add_include(struct mx_spf_info *out, const char *name)
@@ -258,7 +248,7 @@ bool mx_spf_analyze(struct mx_oracle *o, const char *domain, struct mx_spf_info 
     while (mx_answer_next(txt, &off, &rd))
         if (mx_spf_is_record(rd.txt, rd.txt_len) && out->nrecords++ == 0) {
             first = rd;
-            copy_shown(out->record, sizeof out->record, rd.txt, rd.txt_len);
+            mx_text_copy_shown(out->record, sizeof out->record, rd.txt, rd.txt_len);
         }
     if (out->nrecords == 0) {
         out->findings |= MX_FBIT(MX_F_SPF_MISSING);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mx/spf.h"
+#include "mx/text.h"
 
 #define MAX_PARTS 256   /* parts of one macro value split at delimiters */
 #define EXPAND_MAX 2048 /* a domain-spec before shortening to 253 */
@@ -34,17 +35,6 @@ static bool is_alnum(int c)
 static bool in_set(int c, const char *set)
 {
     return c != 0 && strchr(set, c) != NULL;
-}
-
-/* s[0..n) equals the lowercase literal lit, ignoring case. */
-static bool ieq(const char *s, size_t n, const char *lit)
-{
-    if (strlen(lit) != n)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (lower((unsigned char)s[i]) != lit[i])
-            return false;
-    return true;
 }
 
 static void seterr(char *err, size_t errlen, const char *why, const char *t, size_t tn)
@@ -342,8 +332,8 @@ static bool parse_term(const char *s, size_t n, struct mx_spf_term *t, const cha
         }
         t->domain = v;
         t->domain_len = vl;
-        if (ieq(name, nl, "redirect") || ieq(name, nl, "exp")) {
-            t->kind = ieq(name, nl, "exp") ? MX_SPF_K_EXP : MX_SPF_K_REDIRECT;
+        if (mx_text_ieq(name, nl, "redirect") || mx_text_ieq(name, nl, "exp")) {
+            t->kind = mx_text_ieq(name, nl, "exp") ? MX_SPF_K_EXP : MX_SPF_K_REDIRECT;
             *why = "bad domain-spec";
             return check_domain_spec(v, vl, &t->macro);
         }
@@ -353,7 +343,7 @@ static bool parse_term(const char *s, size_t n, struct mx_spf_term *t, const cha
     }
     size_t m;
     for (m = 0; m < sizeof mechanisms / sizeof mechanisms[0]; m++)
-        if (ieq(name, nl, mechanisms[m].name))
+        if (mx_text_ieq(name, nl, mechanisms[m].name))
             break;
     if (m == sizeof mechanisms / sizeof mechanisms[0] || (i < n && s[i] != ':' && s[i] != '/')) {
         *why = "unknown mechanism";

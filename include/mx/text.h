@@ -1,0 +1,14 @@
+/* Small ASCII text helpers shared by the record parsers (SPF, DMARC). */
+#ifndef MX_TEXT_H
+#define MX_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* s[0..n) equals the lowercase literal lit, ignoring ASCII case. */
+bool mx_text_ieq(const char *s, size_t n, const char *lit);
+/* Printable, NUL-terminated copy of src[0..slen) cut to dlen: control bytes
+ * and DEL become '?'. */
+void mx_text_copy_shown(char *dst, size_t dlen, const char *src, size_t slen);
+
+#endif
