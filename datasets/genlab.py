@@ -1423,7 +1423,8 @@ class Generator:
         elif scen == "missing":
             recs = []
         elif scen == "multiple":
-            recs = [["ip4:" + lab.pub4(), "-all"], ["ip4:" + lab.pub4(), "-all"]]
+            # two records that can never be the same RR (pub4 may repeat)
+            recs = [["ip4:" + lab.pub4(), "-all"], ["ip4:" + lab.pub4(), "~all"]]
         elif scen == "syntax":
             recs = [[r.choice(["ip4:198.51.100.300", "ipv4:198.51.100.7", "include:",
                                "ip4:203.0.113.0/33", "a:", "ip6:2001:db8:1::g",
