@@ -57,8 +57,12 @@ static void add_include(struct mx_spf_info *out, const char *name)
     for (unsigned i = 0; i < out->n_includes; i++)
         if (strcmp(out->includes[i], name) == 0)
             return;
-    if (out->n_includes < MX_SPF_MAX_INCLUDES)
-        snprintf(out->includes[out->n_includes++], sizeof out->includes[0], "%s", name);
+    if (out->n_includes < MX_SPF_MAX_INCLUDES) {
+        char *dst = out->includes[out->n_includes++];
+        size_t l = strnlen(name, sizeof out->includes[0] - 1);
+        memcpy(dst, name, l);
+        dst[l] = 0;
+    }
 }
 
 /* A macro-free domain-spec as an oracle name. */

@@ -11,6 +11,7 @@ usage: test_lab_scan.py --mxscan BIN --source DIR [--size N] [--seed S]
 import argparse
 import collections
 import csv
+import ipaddress
 import json
 import os
 import random
@@ -86,6 +87,65 @@ def compare(truth, rows, skip=frozenset()):
     return "\n".join(lines)
 
 
+def load_zones(zdir):
+    """{(owner, TYPE): (ttl, [rdata...])} from the lab's zone files
+    ("name. ttl IN TYPE rdata" lines)."""
+    recs = {}
+    for fn in os.listdir(zdir):
+        if not fn.endswith(".zone"):
+            continue
+        for line in open(os.path.join(zdir, fn), encoding="utf-8"):
+            parts = line.split(None, 4)
+            if len(parts) < 5 or parts[2] != "IN" or not parts[1].isdigit():
+                continue
+            owner = parts[0].rstrip(".").lower()
+            ttl, rtype, rdata = int(parts[1]), parts[3], parts[4].strip()
+            old = recs.setdefault((owner, rtype), (ttl, []))
+            old[1].append(rdata)
+            recs[(owner, rtype)] = (min(old[0], ttl), old[1])
+    return recs
+
+
+def compare_zone_data(rows, zones):
+    """The mx column, mx_ttl and the addresses of plainly addressed
+    exchanges must equal the zone data. Returns (checked, problems)."""
+    problems, checked = [], 0
+    for r in rows:
+        if r["status"] != "NOERROR" or not r["mx"]:
+            continue
+        z = zones.get((r["domain"], "MX"))
+        if not z:
+            continue  # served outside the zone files (e.g. a wildcard)
+        want = sorted("%s %s" % (d.split()[0], d.split()[1].rstrip(".").lower() or ".")
+                      for d in z[1])
+        got = sorted(r["mx"].split(";"))
+        checked += 1
+        if got != want:
+            problems.append("%s: mx %s, zone %s" % (r["domain"], got, want))
+        if r["mx_ttl"] != str(z[0]):
+            problems.append("%s: mx_ttl %s, zone %s" % (r["domain"], r["mx_ttl"], z[0]))
+        for entry in filter(None, r["mx_addresses"].split(";")):
+            ex, _, addrs = entry.partition("=")
+            if ">" in ex or (ex, "CNAME") in zones or ex == "localhost":
+                continue  # aliases, and names Unbound answers itself
+            have = set()
+            for a in addrs.split(","):
+                try:
+                    have.add(str(ipaddress.ip_address(a)))
+                except ValueError:
+                    pass  # an outcome (NXDOMAIN, NODATA ...) or "AAAA:SERVFAIL"
+            if not have:
+                continue
+            zone_addrs = set(zones.get((ex, "A"), (0, []))[1]) | set(
+                str(ipaddress.ip_address(x)) for x in zones.get((ex, "AAAA"), (0, []))[1])
+            if not zone_addrs:
+                continue
+            if have != zone_addrs:
+                problems.append("%s: %s addresses %s, zone %s" % (r["domain"], ex, sorted(have),
+                                                                 sorted(zone_addrs)))
+    return checked, problems
+
+
 class LabScan(unittest.TestCase):
     maxDiff = None
 
@@ -115,6 +175,10 @@ class LabScan(unittest.TestCase):
         report = compare(self.truth, rows)
         self.assertEqual(report, "", "\n" + report + "\nqueries: " +
                          json.dumps(json.load(open(st))["queries"]))
+        # MX sets, TTLs and exchange addresses are the zone data.
+        checked, problems = compare_zone_data(rows, load_zones(os.path.join(self.labdir, "zones")))
+        self.assertGreater(checked, len(rows) // 2)
+        self.assertEqual(problems[:20], [], "%d rows disagree with the zones" % len(problems))
         # Every code of the SPEC (but the SMTP probe's) occurs in the lab.
         seen = collections.Counter(f for r in rows for f in filter(None, r["findings"].split(";")))
         for c in CODES:
