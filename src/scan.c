@@ -290,17 +290,26 @@ static void *reader_main(void *arg)
     char err[MX_ERRLEN];
     /* An invalid line is shown whole (escaped), not cut to a name's size. */
     static char shown[MX_INPUT_LINE_MAX * 4 + 1];
+    uint64_t last_line = 0;
+    unsigned last_file = 0;
     struct mx_input_line line;
     while (!atomic_load(&s->stop)) {
         enum mx_status st = mx_input_next(s->in, &line, err, sizeof err);
         if (st == MX_EEOF)
             break;
         if (st != MX_OK) {
-            fprintf(stderr, "mxscan: %s\n", err);
+            if (last_line)
+                fprintf(stderr, "mxscan: %s; the last complete line read was line %" PRIu64
+                                " of %s\n",
+                        err, last_line, cfg->inputs[last_file]);
+            else
+                fprintf(stderr, "mxscan: %s\n", err);
             s->input_errors++;
             s->input_failed = true;
             break;
         }
+        last_line = line.line_no;
+        last_file = line.file_index;
         if (cfg->shard_count > 1 &&
             mx_input_shard_hash(line.raw, line.rawlen) % cfg->shard_count != cfg->shard_index)
             continue;
@@ -658,7 +667,9 @@ int mx_scan_run(const struct mx_config *cfg)
     }
 
     if (mx_input_open(&s->in, cfg->inputs, cfg->ninputs, err, sizeof err) != MX_OK) {
-        fprintf(stderr, "mxscan: %s\n", err);
+        /* Before any query: a usage problem (exit 2), like a bad option. */
+        fprintf(stderr, "mxscan: %s; check the INPUT arguments\n", err);
+        rc = MX_EXIT_USAGE;
         goto out;
     }
     if (mx_output_open(cfg, fp, resumed ? &ck : NULL, &s->out, err, sizeof err) != MX_OK) {

@@ -357,11 +357,12 @@ class CoreTests(TempDirCase):
         res = run(["no-such-command"])
         self.assertEqual(res.rc, 2, res.describe())
 
-    def test_missing_input_exits_1(self):
+    def test_missing_input_exits_2(self):
+        """Issue: an unreadable input file exits 2 with a message, before any query."""
         out = self.path("out.zst")
         missing = self.path("does-not-exist.txt")
         res = run(["scan", "-q", "-r", self.dns.addr, "-o", out, missing])
-        self.assertEqual(res.rc, 1, res.describe())
+        self.assertEqual(res.rc, 2, res.describe())
         self.assertIn("does-not-exist.txt", res.stderr.decode("utf-8", "replace"),
                       "the message does not name the missing file")
 

@@ -452,6 +452,8 @@ class HostileInputTests(TempDirCase):
         self.assertIn("cut-input", err, "the message does not name the damaged file")
         _, rows = read_csv(out)
         got = [r["domain"] for r in rows]
+        # ... and the last complete line read (the rows written end there).
+        self.assertIn("line %d of" % len(got), err, "the message does not name the line")
         # Complete rows before the damage, in order, nothing invented.
         self.assertEqual(got, names[: len(got)], "rows of the damaged file are not a clean prefix")
         self.assertGreaterEqual(len(got), 2 * part, "rows of the intact parts are missing")
