@@ -376,6 +376,11 @@ static void *signal_main(void *arg)
     }
 }
 
+static void late_signal(int sig)
+{
+    _exit(sig == SIGINT ? MX_EXIT_SIGINT : MX_EXIT_SIGTERM);
+}
+
 /* ---- monitor: progress, status file, watchdog ---- */
 
 struct monitor {
@@ -747,6 +752,13 @@ stop_threads:
         pthread_kill(sth, SIGUSR2);
         pthread_join(sth, NULL);
     }
+    /* From here on a signal (pending, or a second one) stops at once with
+     * the scan's exit status; the checkpoint on disk stays resumable. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = late_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 
     int why = atomic_load(&s->stop);

@@ -293,8 +293,15 @@ class CoreTests(TempDirCase):
         queries = fst["queries"]
         self.assertGreaterEqual(queries, n, "fewer queries than names")
         burst = rate // 20
-        self.assertLessEqual(fst["max_in_1s"], rate + burst, "faultdns saw %d queries in one second" % fst["max_in_1s"])
-        self.assertLessEqual(fst["max_in_100ms"], rate // 10 + burst,
+        # The bucket bounds what is SENT in any window T by rate*T + burst.
+        # faultdns stamps queries when it reads them, so a responder that was
+        # not scheduled for a while reads earlier sends together: a window T
+        # at the receiver can hold sends from T + delay. Allow 25 ms of such
+        # delay (busy 2-core CI machine, sanitizer builds), no more.
+        delay = 0.025
+        self.assertLessEqual(fst["max_in_1s"], rate * (1 + delay) + burst,
+                             "faultdns saw %d queries in one second" % fst["max_in_1s"])
+        self.assertLessEqual(fst["max_in_100ms"], rate * (0.1 + delay) + burst,
                              "faultdns saw %d queries in 100 ms" % fst["max_in_100ms"])
         # The limit is not just respected but used (within reason).
         self.assertGreaterEqual(fst["max_in_1s"], rate * 0.6, "rate far below --rate: %r" % fst["per_second"])
