@@ -385,7 +385,7 @@ Test(resolvers, good)
         {"2001:db8::53", 1, "2001:db8::53", 53, true},
         {"192.0.2.1:65535,192.0.2.2:1", 2, "192.0.2.1", 65535, false},
         {"192.0.2.1,,192.0.2.2", 2, "192.0.2.1", 53, false},
-        {"1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4,5.5.5.5,6.6.6.6,7.7.7.7,8.8.8.8", 8, "1.1.1.1", 53,
+        {"127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5,127.0.0.6,127.0.0.7,127.0.0.8", 8, "127.0.0.1", 53,
          false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -430,7 +430,7 @@ Test(resolvers, bad)
         "[]:53",
         "[nope]:53",
         "1.2.3.4,bad",
-        "1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4,5.5.5.5,6.6.6.6,7.7.7.7,8.8.8.8,9.9.9.9",
+        "127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5,127.0.0.6,127.0.0.7,127.0.0.8,127.0.0.9",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct mx_config c;
@@ -446,8 +446,8 @@ Test(resolvers, bad)
 
 Test(resolvers, resolv_conf)
 {
-    const char *p = write_config("# nameserver 9.9.9.9\n"
-                                 "; nameserver 8.8.8.8\n"
+    const char *p = write_config("# nameserver 192.0.2.9\n"
+                                 "; nameserver 192.0.2.8\n"
                                  "search example.test\n"
                                  "nameserver 192.0.2.53\n"
                                  "  nameserver\t2001:db8::53\n"
