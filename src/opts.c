@@ -74,7 +74,7 @@ static const struct optdef table[] = {
     {"threads", 1, O_THREADS, CMD_SCAN, "N", "resolver worker threads (default 2)"},
     {"timeout", 1, O_TIMEOUT, CMD_ALL, "MS", "time to wait for one answer (default 2000)"},
     {"retries", 1, O_RETRIES, CMD_ALL, "N",
-     "retries after a timeout, each to the next resolver (default 2)"},
+     "retries after a timeout, SERVFAIL or REFUSED, each to the next resolver (default 2)"},
     {"shard", 1, O_SHARD, CMD_SCAN, "I/N",
      "scan only the I-th (1..N) of N disjoint parts of the input (FNV-1a hash of the line)"},
     {"allow-address", 1, O_ALLOW, CMD_ALL, "CIDR[,...]",
