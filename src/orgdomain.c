@@ -30,6 +30,14 @@ static unsigned slot(const char *name, size_t nl)
 void mx_name_org_domain(const char *name, char *out, size_t outlen)
 {
     size_t nl = strlen(name);
+    /* One or two labels: the name is its own organizational domain (it is
+     * either registrable, or a public suffix, for which the name itself is
+     * the answer too): no libpsl look-up for most input names. */
+    const char *dot = memchr(name, '.', nl);
+    if (!dot || !memchr(dot + 1, '.', nl - (size_t)(dot + 1 - name))) {
+        snprintf(out, outlen, "%s", name);
+        return;
+    }
     struct memo *m = nl <= MX_NAME_MAX ? &memo[slot(name, nl)] : NULL;
     if (m && m->name[0] && strcmp(m->name, name) == 0) {
         snprintf(out, outlen, "%s", m->org);
