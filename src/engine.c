@@ -185,6 +185,17 @@ static void complete_failure(struct worker *w, struct mx_centry *e, enum mx_rc r
     complete(w, e, a);
 }
 
+/* Queues e again, for the next resolver, while it has tries left. */
+static bool retry(struct worker *w, struct mx_centry *e)
+{
+    if (e->attempt > w->eng->cfg->retries || atomic_load(&w->eng->aborted))
+        return false;
+    atomic_fetch_add_explicit(&w->c_retried, 1, memory_order_relaxed);
+    e->server++;
+    sq_push(w, e);
+    return true;
+}
+
 static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
     (void)timeouts;
@@ -196,7 +207,6 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
         mx_centry_unref(e);
         return;
     }
-    const struct mx_config *cfg = w->eng->cfg;
     if (status == ARES_SUCCESS && abuf && alen > 0) {
         atomic_fetch_add_explicit(&w->c_answered, 1, memory_order_relaxed);
         struct mx_answer *a = mx_answer_from_wire(abuf, (size_t)alen, e->name, e->qtype);
@@ -208,24 +218,16 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
         /* SERVFAIL and REFUSED may be passing (an overloaded upstream) or
          * particular to one resolver: retry them like a timeout, on the next
          * resolver when there are several (SPEC: failed "after retries"). */
-        if ((a->rc == MX_RC_SERVFAIL || a->rc == MX_RC_REFUSED) && e->attempt <= cfg->retries &&
-            !atomic_load(&w->eng->aborted)) {
+        if ((a->rc == MX_RC_SERVFAIL || a->rc == MX_RC_REFUSED) && retry(w, e)) {
             free(a);
-            atomic_fetch_add_explicit(&w->c_retried, 1, memory_order_relaxed);
-            e->server++;
-            sq_push(w, e);
             return;
         }
         complete(w, e, a);
         return;
     }
     /* Timeout, connection refused, bad response ...: retry, then give up. */
-    if (e->attempt <= cfg->retries && !atomic_load(&w->eng->aborted)) {
-        atomic_fetch_add_explicit(&w->c_retried, 1, memory_order_relaxed);
-        e->server++;
-        sq_push(w, e);
+    if (retry(w, e))
         return;
-    }
     atomic_fetch_add_explicit(&w->c_timeouts, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&w->c_rcode[MX_RC_TIMEOUT], 1, memory_order_relaxed);
     complete_failure(w, e, MX_RC_TIMEOUT);

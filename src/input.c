@@ -303,6 +303,21 @@ static enum mx_status fill_plain(struct mx_input *in, char *err, size_t errlen)
     }
 }
 
+/* The decoder wants more compressed bytes: read them, or at the end of the
+ * file say whether it ended cleanly (MX_EEOF) or in the middle of a frame
+ * or member (open: a truncated file). */
+static enum mx_status need_input(struct mx_input *in, bool open, const char *what, char *err,
+                                 size_t errlen)
+{
+    if (!in->eof)
+        return read_more(in, err, errlen);
+    if (open) {
+        setfmt(err, errlen, in->paths[in->cur], what, "unexpected end of data");
+        return MX_EFORMAT;
+    }
+    return MX_EEOF;
+}
+
 static enum mx_status fill_zstd(struct mx_input *in, char *err, size_t errlen)
 {
     for (;;) {
@@ -332,15 +347,7 @@ static enum mx_status fill_zstd(struct mx_input *in, char *err, size_t errlen)
         }
         if (in->in_pos < in->in_len)
             continue;
-        if (in->eof) {
-            if (in->zret != 0) {
-                setfmt(err, errlen, in->paths[in->cur], "truncated zstd file",
-                       "unexpected end of data");
-                return MX_EFORMAT;
-            }
-            return MX_EEOF;
-        }
-        enum mx_status st = read_more(in, err, errlen);
+        enum mx_status st = need_input(in, in->zret != 0, "truncated zstd file", err, errlen);
         if (st != MX_OK)
             return st;
     }
@@ -377,15 +384,7 @@ static enum mx_status fill_gzip(struct mx_input *in, char *err, size_t errlen)
         }
         if (in->in_pos < in->in_len)
             continue;
-        if (in->eof) {
-            if (in->member_open) {
-                setfmt(err, errlen, in->paths[in->cur], "truncated gzip file",
-                       "unexpected end of data");
-                return MX_EFORMAT;
-            }
-            return MX_EEOF;
-        }
-        enum mx_status st = read_more(in, err, errlen);
+        enum mx_status st = need_input(in, in->member_open, "truncated gzip file", err, errlen);
         if (st != MX_OK)
             return st;
     }

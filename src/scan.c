@@ -449,9 +449,6 @@ static void *monitor_main(void *arg)
                           (c.rcode[MX_RC_REFUSED] - prev.rcode[MX_RC_REFUSED]);
         uint64_t d_all = (c.answered - prev.answered) + d_to;
         bool bad = d_all >= 10 && (double)d_fail > cfg->watchdog_ratio * (double)d_all;
-        bool idle = d_all == 0 && c.inflight > 0 && c.sent == prev.sent + 0 &&
-                    c.timeouts == prev.timeouts;
-        (void)idle;
         if (bad) {
             if (bad_secs == 0 && bad_since == 0)
                 bad_since = now - 1000;

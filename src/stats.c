@@ -40,11 +40,6 @@ void mx_tally_add_parts(struct mx_tally *t, enum mx_rc status, enum mx_mail_stat
         t->overflow_rows++;
 }
 
-void mx_tally_add(struct mx_tally *t, const struct mx_result *r)
-{
-    mx_tally_add_parts(t, r->status, r->mail, r->findings, r->providers, r->n_providers,
-                       r->spf_providers, r->n_spf_providers, r->overflow);
-}
 
 static void add_provider_names(uint64_t *arr, const struct mx_providers *p, const char *list)
 {

@@ -28,8 +28,7 @@ struct mx_tally {
     uint64_t resumed_rows;           /* rows counted from an earlier run's output */
 };
 
-void mx_tally_add(struct mx_tally *t, const struct mx_result *r);
-/* The same from the parts of a result that the writer keeps per row. */
+/* One row, from the parts of its result that the writer keeps. */
 void mx_tally_add_parts(struct mx_tally *t, enum mx_rc status, enum mx_mail_status mail,
                         mx_findings_t findings, const uint16_t *prov, unsigned nprov,
                         const uint16_t *sprov, unsigned nsprov, bool overflow);
