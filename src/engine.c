@@ -330,6 +330,17 @@ static void run_record(struct worker *w, struct mx_record *rec)
     struct mx_oracle o = {oracle_get, &x};
     rec->rounds++;
     bool done = w->eng->analyze(w->eng->ud, rec, &o);
+    if (done && rec->pending > 0) {
+        /* The analysis reached its verdict without some answer it asked
+         * for (e.g. one exchange matched before another's addresses came).
+         * The record's waiters are still linked into those cache entries:
+         * finishing it now would recycle a record that the entries will
+         * later notify (its pending count then wraps and it never becomes
+         * ready again: the stall of issue 9). Wait for them; the analysis
+         * runs again with every answer it asked for, so the row does not
+         * depend on which answer came first. */
+        done = false;
+    }
     if (!done && rec->pending == 0) {
         /* Nothing is awaited, yet the analysis wants more: a bug or the
          * round limit. Finish rather than spin. */
