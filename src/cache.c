@@ -216,6 +216,15 @@ struct mx_waiter *mx_cache_complete(struct mx_cache *c, struct mx_centry *e,
     return w;
 }
 
+bool mx_cache_entry_done(struct mx_cache *c, struct mx_centry *e)
+{
+    struct shard *s = &c->shards[e->hash % NSHARDS];
+    pthread_mutex_lock(&s->lock);
+    bool done = e->state == MX_CE_DONE;
+    pthread_mutex_unlock(&s->lock);
+    return done;
+}
+
 void mx_cache_get_stats(struct mx_cache *c, struct mx_cache_stats *out)
 {
     memset(out, 0, sizeof *out);

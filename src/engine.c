@@ -7,12 +7,15 @@
 
 #include <ares.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mx/engine.h"
@@ -21,6 +24,7 @@
 #define TICK_MS 50
 #define EV_MAX 128
 #define EVFD_TAG 0xFFFFu
+#define DUMP_MAX 16384 /* bytes of a worker's description of its records */
 
 struct worker;
 
@@ -45,7 +49,9 @@ struct worker {
     bool mail_flagged;
     /* owned by the worker thread */
     struct mx_record *ready_head, *ready_tail;
+    struct mx_record *act_head; /* active records (for the stall report) */
     struct mx_centry *sq_head, *sq_tail;
+    unsigned sq_len;
     unsigned inflight, cap;
     unsigned active;
     uint16_t next_id;
@@ -53,8 +59,24 @@ struct worker {
     struct mx_answer *overflow_answer;
     /* counters, read by the monitor */
     _Alignas(64) _Atomic uint64_t c_sent, c_answered, c_retried, c_timeouts, c_done, c_stuck,
-        c_inflight;
+        c_inflight, c_active, c_queued, c_rounds;
     _Atomic uint64_t c_rcode[MX_RC_COUNT];
+    /* description of the active records, on request (mx_engine_describe):
+     * the worker writes dump[] when dump_req moves, then sets dump_done */
+    atomic_uint dump_req, dump_done;
+    size_t dump_len;
+    char dump[DUMP_MAX];
+    atomic_bool exited;
+};
+
+/* Test-only fault injection, from the environment variable MXSCAN_FAULT
+ * (read once per engine; documented in tests/README.md):
+ *   lose-answer:N   the Nth completed look-up notifies nobody (a stall)
+ *   spin-worker:N   worker 0 spins forever, deaf to everything, after N
+ *                   analysis runs (a worker that ignores a stop) */
+struct faults {
+    uint64_t lose_answer;
+    uint64_t spin_worker;
 };
 
 struct mx_engine {
@@ -69,6 +91,12 @@ struct mx_engine {
     atomic_uint next_worker;
     atomic_bool closed;
     atomic_bool aborted;
+    atomic_uint dump_gen;
+    _Atomic uint64_t completions; /* counted only when a fault is armed */
+    struct faults fault;
+    pthread_mutex_t xlock;        /* workers that exited: xcount, under xlock */
+    pthread_cond_t xcond;
+    unsigned xcount;
 };
 
 static _Thread_local struct worker *self;
@@ -104,6 +132,30 @@ static void ready_push(struct worker *w, struct mx_record *rec)
     w->ready_tail = rec;
 }
 
+static void active_add(struct worker *w, struct mx_record *rec)
+{
+    rec->aprev = NULL;
+    rec->anext = w->act_head;
+    if (w->act_head)
+        w->act_head->aprev = rec;
+    w->act_head = rec;
+    w->active++;
+    atomic_store_explicit(&w->c_active, w->active, memory_order_relaxed);
+}
+
+static void active_remove(struct worker *w, struct mx_record *rec)
+{
+    if (rec->aprev)
+        rec->aprev->anext = rec->anext;
+    else
+        w->act_head = rec->anext;
+    if (rec->anext)
+        rec->anext->aprev = rec->aprev;
+    rec->aprev = rec->anext = NULL;
+    w->active--;
+    atomic_store_explicit(&w->c_active, w->active, memory_order_relaxed);
+}
+
 static void note_local(struct worker *w, struct mx_waiter *h)
 {
     struct mx_record *rec = h->rec;
@@ -128,7 +180,7 @@ static void drain_mail(struct worker *w)
     }
     while (in) {
         struct mx_record *n = in->next;
-        w->active++;
+        active_add(w, in);
         ready_push(w, in);
         in = n;
     }
@@ -138,6 +190,8 @@ static void drain_mail(struct worker *w)
 
 static void sq_push(struct worker *w, struct mx_centry *e)
 {
+    w->sq_len++;
+    atomic_store_explicit(&w->c_queued, w->sq_len, memory_order_relaxed);
     e->qnext = NULL;
     if (w->sq_tail)
         w->sq_tail->qnext = e;
@@ -154,6 +208,8 @@ static struct mx_centry *sq_pop(struct worker *w)
         if (!w->sq_head)
             w->sq_tail = NULL;
         e->qnext = NULL;
+        w->sq_len--;
+        atomic_store_explicit(&w->c_queued, w->sq_len, memory_order_relaxed);
     }
     return e;
 }
@@ -161,6 +217,11 @@ static struct mx_centry *sq_pop(struct worker *w)
 static void complete(struct worker *w, struct mx_centry *e, struct mx_answer *ans)
 {
     struct mx_waiter *h = mx_cache_complete(w->eng->cache, e, ans, mx_now_ms());
+    struct faults *f = &w->eng->fault;
+    if (f->lose_answer &&
+        atomic_fetch_add_explicit(&w->eng->completions, 1, memory_order_relaxed) + 1 ==
+            f->lose_answer)
+        h = NULL; /* fault injection: the waiters are never told */
     while (h) {
         struct mx_waiter *n = h->next;
         struct mx_record *rec = h->rec;
@@ -329,6 +390,10 @@ static void run_record(struct worker *w, struct mx_record *rec)
     struct octx x = {w, rec};
     struct mx_oracle o = {oracle_get, &x};
     rec->rounds++;
+    uint64_t r = atomic_fetch_add_explicit(&w->c_rounds, 1, memory_order_relaxed) + 1;
+    if (w->eng->fault.spin_worker && w->id == 0 && r >= w->eng->fault.spin_worker)
+        for (volatile unsigned spin = 1; spin;) /* fault injection: deaf forever */
+            ;
     bool done = w->eng->analyze(w->eng->ud, rec, &o);
     if (done && rec->pending > 0) {
         /* The analysis reached its verdict without some answer it asked
@@ -349,9 +414,113 @@ static void run_record(struct worker *w, struct mx_record *rec)
     }
     if (done) {
         mx_engine_release(rec);
-        w->active--;
+        active_remove(w, rec);
         atomic_fetch_add_explicit(&w->c_done, 1, memory_order_relaxed);
         w->eng->done(w->eng->ud, rec);
+    }
+}
+
+/* ---- diagnostics: what the active records wait for ---- */
+
+static const char *qtype_name(uint16_t t)
+{
+    switch (t) {
+    case MX_T_A:
+        return "A";
+    case MX_T_MX:
+        return "MX";
+    case MX_T_TXT:
+        return "TXT";
+    case MX_T_AAAA:
+        return "AAAA";
+    default:
+        return "?";
+    }
+}
+
+static void dump_printf(struct worker *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void dump_printf(struct worker *w, const char *fmt, ...)
+{
+    if (w->dump_len >= DUMP_MAX - 1)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(w->dump + w->dump_len, DUMP_MAX - w->dump_len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        w->dump_len += (size_t)n;
+    if (w->dump_len >= DUMP_MAX)
+        w->dump_len = DUMP_MAX - 1;
+}
+
+/* Runs in the worker's thread, when mx_engine_describe asks. */
+static void write_dump(struct worker *w, unsigned req)
+{
+    unsigned max = req >> 20 ? req >> 20 : 20;
+    unsigned n = 0;
+    w->dump_len = 0;
+    w->dump[0] = 0;
+    dump_printf(w, "worker %u: %u active records, %u look-ups in flight, %u queued\n", w->id,
+                w->active, w->inflight, w->sq_len);
+    for (struct mx_record *r = w->act_head; r; r = r->anext) {
+        if (n++ >= max) {
+            dump_printf(w, "  ... and %u more\n", w->active - max);
+            break;
+        }
+        dump_printf(w, "  row %" PRIu64 " (input line %" PRIu64 ") %s: %u analysis runs, "
+                       "%u answers awaited:",
+                    r->seq + 1, r->line_no, r->domain, r->rounds, r->pending);
+        unsigned shown = 0;
+        for (unsigned i = 0; i < r->nheld; i++) {
+            const struct mx_waiter *h = &r->held[i];
+            if (h->ready)
+                continue;
+            bool answered = mx_cache_entry_done(w->eng->cache, h->e);
+            dump_printf(w, " %s/%s (%s)", h->e->name, qtype_name(h->e->qtype),
+                        answered ? "answered, never delivered" : "in flight or queued");
+            shown++;
+        }
+        dump_printf(w, "%s\n", shown ? "" : " nothing");
+    }
+}
+
+static void maybe_dump(struct worker *w)
+{
+    unsigned req = atomic_load_explicit(&w->dump_req, memory_order_acquire);
+    if (req != atomic_load_explicit(&w->dump_done, memory_order_relaxed)) {
+        write_dump(w, req);
+        atomic_store_explicit(&w->dump_done, req, memory_order_release);
+    }
+}
+
+void mx_engine_describe(struct mx_engine *e, FILE *f, unsigned max_recs, unsigned wait_ms)
+{
+    /* The request word carries a generation (low 20 bits) and max_recs. */
+    unsigned gen = (atomic_fetch_add(&e->dump_gen, 1) + 1) & 0xFFFFFu;
+    if (max_recs > 4095)
+        max_recs = 4095;
+    unsigned req = (max_recs << 20) | gen;
+    for (unsigned i = 0; i < e->nworkers; i++) {
+        atomic_store_explicit(&e->w[i].dump_req, req, memory_order_release);
+        wake(&e->w[i]);
+    }
+    for (unsigned i = 0; i < e->nworkers; i++) {
+        struct worker *w = &e->w[i];
+        uint64_t t0 = mx_now_ms();
+        while (atomic_load_explicit(&w->dump_done, memory_order_acquire) != req &&
+               !atomic_load(&w->exited) && mx_now_ms() - t0 < wait_ms) {
+            struct timespec ts = {0, 5 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        if (atomic_load_explicit(&w->dump_done, memory_order_acquire) == req)
+            fwrite(w->dump, 1, w->dump_len, f);
+        else if (atomic_load(&w->exited))
+            fprintf(f, "worker %u: exited\n", i);
+        else
+            fprintf(f, "worker %u: does not answer (busy for over %u ms: a loop that does "
+                       "not return?)\n",
+                    i, wait_ms);
     }
 }
 
@@ -382,6 +551,7 @@ static void *worker_main(void *arg)
         if (atomic_load_explicit(&eng->aborted, memory_order_relaxed))
             break;
         drain_mail(w);
+        maybe_dump(w);
         while (w->ready_head) {
             struct mx_record *rec = w->ready_head;
             w->ready_head = rec->next;
@@ -429,10 +599,24 @@ static void *worker_main(void *arg)
                 ares_process_fd(w->ch[c].ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
         }
     }
+    maybe_dump(w);
+    atomic_store(&w->exited, true);
+    pthread_mutex_lock(&eng->xlock);
+    eng->xcount++;
+    pthread_cond_broadcast(&eng->xcond);
+    pthread_mutex_unlock(&eng->xlock);
     return NULL;
 }
 
 /* ---- set-up ---- */
+
+static uint64_t fault_arg(const char *spec, const char *key)
+{
+    const char *p = strstr(spec, key);
+    if (!p)
+        return 0;
+    return strtoull(p + strlen(key), NULL, 10);
+}
 
 static enum mx_status chan_init(struct worker *w, unsigned idx, const struct mx_server *s,
                                 const struct mx_config *cfg, char *err, size_t errlen)
@@ -486,6 +670,13 @@ enum mx_status mx_engine_create(const struct mx_config *cfg, mx_analysis_fn anal
     e->done = done;
     e->ud = ud;
     e->nworkers = cfg->threads ? cfg->threads : 1;
+    pthread_mutex_init(&e->xlock, NULL);
+    pthread_cond_init(&e->xcond, NULL);
+    const char *fs = getenv("MXSCAN_FAULT");
+    if (fs) {
+        e->fault.lose_answer = fault_arg(fs, "lose-answer:");
+        e->fault.spin_worker = fault_arg(fs, "spin-worker:");
+    }
     mx_ratelimit_init(&e->rl, cfg->rate, mx_now_ms());
     e->cache = mx_cache_create(cfg->cache_entries, cfg->cache_max_age_s);
     e->w = calloc(e->nworkers, sizeof *e->w);
@@ -589,6 +780,30 @@ void mx_engine_abort(struct mx_engine *e)
             wake(&e->w[i]);
 }
 
+bool mx_engine_join_timed(struct mx_engine *e, unsigned ms)
+{
+    unsigned started = 0;
+    for (unsigned i = 0; i < e->nworkers; i++)
+        started += e->w[i].started;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&e->xlock);
+    while (e->xcount < started)
+        if (pthread_cond_timedwait(&e->xcond, &e->xlock, &ts) == ETIMEDOUT)
+            break;
+    bool all = e->xcount >= started;
+    pthread_mutex_unlock(&e->xlock);
+    if (all)
+        mx_engine_join(e);
+    return all;
+}
+
 void mx_engine_join(struct mx_engine *e)
 {
     for (unsigned i = 0; i < e->nworkers; i++) {
@@ -624,6 +839,8 @@ void mx_engine_destroy(struct mx_engine *e)
         pthread_mutex_destroy(&w->mlock);
     }
     free(e->w);
+    pthread_mutex_destroy(&e->xlock);
+    pthread_cond_destroy(&e->xcond);
     mx_cache_destroy(e->cache);
     mx_ratelimit_fini(&e->rl);
     ares_library_cleanup();
@@ -642,6 +859,9 @@ void mx_engine_counters(struct mx_engine *e, struct mx_counters *out)
         out->records_done += atomic_load_explicit(&w->c_done, memory_order_relaxed);
         out->stuck += atomic_load_explicit(&w->c_stuck, memory_order_relaxed);
         out->inflight += atomic_load_explicit(&w->c_inflight, memory_order_relaxed);
+        out->active += atomic_load_explicit(&w->c_active, memory_order_relaxed);
+        out->queued += atomic_load_explicit(&w->c_queued, memory_order_relaxed);
+        out->rounds += atomic_load_explicit(&w->c_rounds, memory_order_relaxed);
         for (int r = 0; r < MX_RC_COUNT; r++)
             out->rcode[r] += atomic_load_explicit(&w->c_rcode[r], memory_order_relaxed);
     }

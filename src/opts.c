@@ -39,6 +39,7 @@ enum {
     O_WD_RATIO,
     O_WD_BACKOFF,
     O_WD_STOP,
+    O_STALL,
     O_PROGRESS,
     O_STATUS_FILE,
     O_CONFIG,
@@ -103,6 +104,9 @@ static const struct optdef table[] = {
      "halve the rate after SEC bad seconds, restore it after SEC good ones (default 5)"},
     {"watchdog-stop", 1, O_WD_STOP, CMD_SCAN, "SEC",
      "stop (resumably) after SEC bad seconds in a row (default 60; 0 = never)"},
+    {"stall-timeout", 1, O_STALL, CMD_SCAN, "SEC",
+     "stop (resumably, exit 5) when records wait and nothing at all happens for SEC s "
+     "(default 10)"},
     {"progress", 0, O_PROGRESS, CMD_SCAN, NULL,
      "progress line on stderr every second even when stderr is not a terminal"},
     {"status-file", 1, O_STATUS_FILE, CMD_SCAN, "FILE", "one NDJSON progress object a second"},
@@ -315,6 +319,7 @@ static void defaults(struct mx_config *c)
     c->watchdog_ratio = 0.5;
     c->watchdog_backoff_s = 5;
     c->watchdog_stop_s = 60;
+    c->stall_s = 10;
 }
 
 /* Reads "name value" lines into extra arguments placed before argv's. */
@@ -596,6 +601,11 @@ int mx_opts_parse(struct mx_opts *o, enum mx_command cmd, int argc, char **argv)
             if (!parse_u64(optarg, 0, 86400, &v))
                 goto badnum;
             c->watchdog_stop_s = (unsigned)v;
+            break;
+        case O_STALL:
+            if (!parse_u64(optarg, 1, 86400, &v))
+                goto badnum;
+            c->stall_s = (unsigned)v;
             break;
         case O_PROGRESS:
             c->progress = true;

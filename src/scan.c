@@ -32,7 +32,18 @@
 #define WRITER_BATCH 256 /* rows queued before the writer is woken */
 #define WRITER_NAP_MS 10 /* ... or after this long */
 
-enum stop_reason { STOP_NONE, STOP_SIGINT, STOP_SIGTERM, STOP_WATCHDOG, STOP_ERROR };
+enum stop_reason { STOP_NONE, STOP_SIGINT, STOP_SIGTERM, STOP_WATCHDOG, STOP_ERROR, STOP_STALL };
+
+/* After a stop, workers get this long to exit before they are left
+ * running (the scan still ends within 2 s of a signal). */
+#define STOP_GRACE_MS 1200
+
+static atomic_bool threads_left;
+
+bool mx_scan_threads_left(void)
+{
+    return atomic_load(&threads_left);
+}
 
 /* A finished row waiting for its turn: the CSV text and what the tally
  * needs. The heavy record goes back to the pool as soon as this exists. */
@@ -424,6 +435,13 @@ static void *monitor_main(void *arg)
     uint64_t base_rate = mx_engine_rate(s->eng);
     unsigned bad_secs = 0, good_secs = 0;
     uint64_t bad_since = 0;
+    /* Stall detector: records wait, yet nothing at all happens (no query
+     * sent or ended, no analysis run). Every query ends within the timeout,
+     * so a healthy scan never stays still for longer than that. */
+    uint64_t still_since = mx_now_ms(), prev_motion = UINT64_MAX;
+    uint64_t stall_ms = (uint64_t)cfg->stall_s * 1000;
+    if (stall_ms < 2ull * cfg->timeout_ms + 2000)
+        stall_ms = 2ull * cfg->timeout_ms + 2000;
     while (!atomic_load(&m->quit)) {
         for (int i = 0; i < 10 && !atomic_load(&m->quit); i++) {
             struct timespec ts = {0, 100 * 1000000L};
@@ -518,6 +536,24 @@ static void *monitor_main(void *arg)
                     el, rows, pct, cur, c.sent, c.inflight, c.timeouts, c.retried,
                     mx_engine_rate(s->eng));
             fflush(status);
+        }
+        uint64_t motion = c.sent + c.answered + c.retried + c.timeouts + c.rounds;
+        if (c.active == 0 || motion != prev_motion) {
+            still_since = now;
+            prev_motion = motion;
+        } else if (now - still_since >= stall_ms && !atomic_load(&s->stop)) {
+            if (show && tty)
+                fputc('\n', stderr);
+            fprintf(stderr,
+                    "mxscan: stalled: %" PRIu64 " domains wait, %" PRIu64 " look-ups in flight, "
+                    "%" PRIu64 " queued, and nothing has happened for %.0f s. This is a bug in "
+                    "mxscan; please report it with the lines below.\n",
+                    c.active, c.inflight, c.queued, (double)(now - still_since) / 1000.0);
+            mx_engine_describe(s->eng, stderr, 20, 1000);
+            snprintf(s->errmsg, sizeof s->errmsg,
+                     "stopped after a stall; every row before the first stuck domain is "
+                     "written: rerun the same command with --resume to continue");
+            request_stop(s, STOP_STALL);
         }
         prev = c;
         prev_rows = rows;
@@ -740,7 +776,17 @@ stop_threads:
         else
             pthread_detach(rth);
     }
-    mx_engine_join(s->eng);
+    /* Workers get a bounded time to stop; one that does not is left
+     * running (a signal must end the scan within 2 s whatever they do). */
+    bool left = !mx_engine_join_timed(s->eng, atomic_load(&s->stop) != STOP_NONE ? STOP_GRACE_MS
+                                                                               : 30000);
+    if (left) {
+        atomic_store(&threads_left, true);
+        if (atomic_load(&s->stop) == STOP_NONE)
+            request_stop(s, STOP_ERROR);
+        fprintf(stderr, "mxscan: a worker thread did not stop within %.1f s; ending without it\n",
+                (double)STOP_GRACE_MS / 1000.0);
+    }
     if (have_m) {
         atomic_store(&mon.quit, true);
         pthread_join(mon.th, NULL);
@@ -789,7 +835,7 @@ stop_threads:
     mx_engine_cache_stats(s->eng, &cs);
     iso_now(ended, sizeof ended);
     static const char *const reasons[] = {"complete", "interrupted", "terminated", "watchdog",
-                                          "error"};
+                                          "error",    "stalled"};
     struct mx_run_info ri = {
         .cfg = cfg,
         .providers = s->providers,
@@ -821,6 +867,9 @@ stop_threads:
                         "intact: fix the cause (e.g. free disk space) and rerun with --resume\n",
                 s->errmsg);
         rc = MX_EXIT_FAIL;
+    } else if (why == STOP_STALL) {
+        fprintf(stderr, "mxscan: %s (%" PRIu64 " rows written)\n", s->errmsg, rows);
+        rc = MX_EXIT_STALL;
     } else if (why == STOP_WATCHDOG) {
         fprintf(stderr, "mxscan: %s (%" PRIu64 " rows kept)\n", s->errmsg, rows);
         rc = MX_EXIT_WATCHDOG;
@@ -845,6 +894,8 @@ out:
         char e2[MX_ERRLEN];
         mx_output_close(s->out, s->next_row, false, e2, sizeof e2);
     }
+    if (atomic_load(&threads_left))
+        return rc; /* a worker still runs and uses s: leave it all to the exit */
     if (s->eng) {
         mx_engine_destroy(s->eng);
         for (unsigned i = 0; s->recs && i < s->window; i++)

@@ -62,6 +62,8 @@ struct mx_centry *mx_cache_acquire(struct mx_cache *c, const char *name, uint16_
  * detached waiter list. Failed look-ups are not kept in the table. */
 struct mx_waiter *mx_cache_complete(struct mx_cache *c, struct mx_centry *e,
                                     struct mx_answer *ans, uint64_t now_ms);
+/* True when e has been answered (for diagnostics; takes the shard lock). */
+bool mx_cache_entry_done(struct mx_cache *c, struct mx_centry *e);
 void mx_centry_ref(struct mx_centry *e);
 void mx_centry_unref(struct mx_centry *e);
 void mx_cache_get_stats(struct mx_cache *c, struct mx_cache_stats *out);

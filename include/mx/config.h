@@ -49,6 +49,7 @@ struct mx_config {
     double watchdog_ratio;     /* failure share that counts as bad */
     unsigned watchdog_backoff_s; /* bad this long: halve the rate */
     unsigned watchdog_stop_s;  /* bad this long: stop (resumable), 0 = never */
+    unsigned stall_s;          /* no progress this long while records wait: stop */
     /* user interface */
     bool quiet;
     bool progress;             /* force the progress line */

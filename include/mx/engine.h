@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "mx/answer.h"
 #include "mx/cache.h"
@@ -28,6 +29,9 @@ struct mx_counters {
     uint64_t inflight;
     uint64_t records_done;
     uint64_t stuck;           /* analyses that asked for nothing yet were pending */
+    uint64_t active;          /* records handed to workers and not finished */
+    uint64_t queued;          /* look-ups waiting in the workers' send queues */
+    uint64_t rounds;          /* analysis runs (progress, for the stall detector) */
 };
 
 enum mx_status mx_engine_create(const struct mx_config *cfg, mx_analysis_fn analyze,
@@ -41,6 +45,14 @@ void mx_engine_close(struct mx_engine *e);
 /* Abandon the work in progress: workers exit as soon as they can. */
 void mx_engine_abort(struct mx_engine *e);
 void mx_engine_join(struct mx_engine *e);
+/* Waits at most ms for every worker to exit (after abort or close); false
+ * when one did not (it is then left running: the caller must not destroy
+ * the engine, and ends the process instead). */
+bool mx_engine_join_timed(struct mx_engine *e, unsigned ms);
+/* Writes, for each worker, the records it holds and what each waits for
+ * (at most max_recs per worker); a worker that does not answer within
+ * wait_ms is named as busy. For the stall detector; thread-safe. */
+void mx_engine_describe(struct mx_engine *e, FILE *f, unsigned max_recs, unsigned wait_ms);
 /* After join: drop the answers a record still holds (abandoned records). */
 void mx_engine_release(struct mx_record *rec);
 void mx_engine_destroy(struct mx_engine *e);

@@ -13,6 +13,7 @@
 
 struct mx_record {
     struct mx_record *next;   /* queue link (one queue at a time) */
+    struct mx_record *aprev, *anext; /* the worker's list of active records */
     uint64_t seq;             /* input order */
     uint64_t line_no;
     unsigned file_index;
