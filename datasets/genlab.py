@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """genlab.py - deterministic MX/SPF/DMARC test-lab population with ground truth.
 
-Usage: genlab.py --size N --seed S --out DIR [--nsd-addr A --nsd-port P
-                 --unbound-addr A --unbound-port P]
+Usage: genlab.py --size N --seed S --out DIR [--profile default|torture]
+                 [--nsd-addr A --nsd-port P --unbound-addr A --unbound-port P]
 
 Writes into DIR:
   zones/*.zone      zone files for NSD (root ".", "test." and lab copies of
@@ -1091,8 +1091,16 @@ class Lab:
     def mx_iplit_mixed(self, d):
         e = "mail." + d
         self.host(e)
-        self.add(d, "MX", (10, e))
-        self.add(d, "MX", (20, self.db.rr[e]["A"][0]))
+        lit = self.db.rr[e]["A"][0]
+        if self.rng.random() < 0.5:
+            self.add(d, "MX", (10, e))
+            self.add(d, "MX", (20, lit))
+        else:
+            # the literal first in the answer: check_host's mx mechanism
+            # asks the literal's A (a name never looked up otherwise) before
+            # it reaches the exchange that matches
+            self.add(d, "MX", (5, lit))
+            self.add(d, "MX", (10, e))
         return {"mx_ip_literal"}, ["mx"], None
 
     def mx_iplit6(self, d):
@@ -1366,6 +1374,23 @@ SPF_BROKEN = {"missing", "multiple", "syntax", "include_nospf", "include_nx", "i
               "chain", "wide", "loop", "selfloop", "void3", "void_inc", "redirect_nx"}     # share of domains that are www.<org> subdomains
 
 
+# Population profiles: multipliers on the scenario fractions above.
+# "torture" stresses the scanner's engine rather than its classification:
+# many names behind lame delegations (timeouts and SERVFAIL storms through
+# a recursive resolver), shared and deep SPF include trees, include loops,
+# CNAME and dangling exchanges; the bulk of the domains still share a few
+# provider exchanges and include trees.
+PROFILES = {
+    "default": {},
+    "torture": {
+        "lame": 25, "lame_domain": 20, "iplit_mixed": 20, "underscore": 10, "self_domain": 5, "cname": 5, "dangling": 5, "dup": 5, "same": 5,
+        "noaddr": 5, "include_lame": 50, "chain": 20, "loop": 20, "selfloop": 20,
+        "wide": 20, "void_inc": 10, "void3": 5, "redirect": 5, "redirect_nx": 5,
+    },
+}
+PROFILE = PROFILES["default"]
+
+
 def allocate(rng, scenarios, n):
     """Deterministic count per scenario; the one with fraction None (or the
     bulk weights) takes the remainder. Returns a shuffled list of names."""
@@ -1373,7 +1398,7 @@ def allocate(rng, scenarios, n):
     for name, frac, mn in scenarios:
         if frac is None:
             continue
-        out += [name] * max(mn, int(round(frac * n)))
+        out += [name] * max(mn, int(round(frac * PROFILE.get(name, 1) * n)))
     rest = [s for s, f, _ in scenarios if f is None]
     while len(out) < n:
         out.append(rest[0])
@@ -1387,7 +1412,7 @@ def allocate_mx(rng, n):
     bulk = [(s, f) for s, f, _ in MX_SCENARIOS if s in BULK]
     for s, f, mn in MX_SCENARIOS:
         if s not in BULK:
-            out += [s] * max(mn, int(round(f * n)))
+            out += [s] * max(mn, int(round(f * PROFILE.get(s, 1) * n)))
     m = n - len(out)
     tot = sum(f for _, f in bulk)
     for s, f in bulk:
@@ -1401,7 +1426,10 @@ def allocate_mx(rng, n):
 
 
 class Generator:
-    def __init__(self, size, seed):
+    def __init__(self, size, seed, profile="default"):
+        global PROFILE
+        PROFILE = PROFILES[profile]
+        self.profile = profile
         self.size = size
         self.seed = seed
         self.lab = Lab(seed)
@@ -1645,6 +1673,7 @@ class Generator:
         write_env(out, env)
         with open(os.path.join(out, "population.json"), "w") as f:
             json.dump({"size": self.size, "seed": self.seed, "version": GEN_VERSION,
+                       "profile": self.profile,
                        "counts": counts}, f, indent=1, sort_keys=True)
         return counts
 
@@ -1716,6 +1745,8 @@ def main(argv=None):
     ap.add_argument("--counts", action="store_true", help="print code counts")
     ap.add_argument("--env-only", action="store_true", help="only (re)write DIR/lab.env")
     ap.add_argument("--rrl", type=int, default=0)
+    ap.add_argument("--profile", choices=sorted(PROFILES), default="default",
+                    help="scenario mix: default, or torture (stresses the engine)")
     a = ap.parse_args(argv)
     env = {"nsd_addr": a.nsd_addr, "nsd_port": a.nsd_port, "unbound_addr": a.unbound_addr,
            "unbound_port": a.unbound_port, "rrl": a.rrl}
@@ -1724,7 +1755,7 @@ def main(argv=None):
         return 0
     if a.size < 200:
         ap.error("--size must be at least 200")
-    g = Generator(a.size, a.seed).run()
+    g = Generator(a.size, a.seed, a.profile).run()
     counts = g.write(a.out, env)
     if a.counts:
         for c in CODES:

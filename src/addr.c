@@ -1,6 +1,7 @@
 /* IP addresses and the IANA special-purpose address registries. */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,16 +179,14 @@ static const struct range special[] = {
 #define NSPECIAL (sizeof special / sizeof special[0])
 
 static struct mx_cidr special_parsed[NSPECIAL];
-static bool special_ready;
+static pthread_once_t special_once = PTHREAD_ONCE_INIT;
 
 static void special_init(void)
 {
-    /* Idempotent and race-free in effect: every thread writes the same bytes;
-     * mx_addr_init() is also called once from main before threads start. */
+    /* Once per process (pthread_once), whichever thread asks first. */
     for (size_t i = 0; i < NSPECIAL; i++)
         if (!mx_cidr_parse(special[i].cidr, &special_parsed[i]))
             abort(); /* programmer error in the table above */
-    special_ready = true;
 }
 
 bool mx_ip_is_global(const struct mx_ip *ip, const struct mx_allowlist *allow)
@@ -196,8 +195,7 @@ bool mx_ip_is_global(const struct mx_ip *ip, const struct mx_allowlist *allow)
         for (size_t i = 0; i < allow->n; i++)
             if (mx_cidr_contains(&allow->r[i], ip))
                 return true;
-    if (!special_ready)
-        special_init();
+    pthread_once(&special_once, special_init);
     for (size_t i = 0; i < NSPECIAL; i++)
         if (mx_cidr_contains(&special_parsed[i], ip))
             return special[i].global;

@@ -5,12 +5,12 @@
 
 #include "mx/cache.h"
 
-#define NSHARDS 64
-#define NBUCKETS 4096 /* per shard */
+#define NSHARDS 64 /* the shard is the hash's low 6 bits ... */
+#define BUCKET_SHIFT 32 /* ... and the bucket its high bits: two independent choices */
 
 struct shard {
     pthread_mutex_t lock;
-    struct mx_centry *buckets[NBUCKETS];
+    struct mx_centry **buckets; /* nbuckets (a power of two) heads */
     struct mx_centry *lru_head, *lru_tail; /* head = most recent */
     size_t count;
     uint64_t hits, misses, joins, evictions;
@@ -18,10 +18,13 @@ struct shard {
 
 struct mx_cache {
     size_t cap_per_shard;
+    size_t bucket_mask;
     uint64_t max_age_ms;
     struct shard shards[NSHARDS];
 };
 
+/* FNV-1a, then a final avalanche (MurmurHash3's fmix64), so that the low
+ * bits (shard) and the high bits (bucket) are both well mixed. */
 static uint64_t hash_key(const char *name, uint16_t qtype)
 {
     uint64_t h = 1469598103934665603ull;
@@ -31,7 +34,17 @@ static uint64_t hash_key(const char *name, uint16_t qtype)
     }
     h ^= qtype;
     h *= 1099511628211ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
     return h;
+}
+
+static struct mx_centry **bucket_of(const struct mx_cache *c, struct shard *s, uint64_t h)
+{
+    return &s->buckets[(h >> BUCKET_SHIFT) & c->bucket_mask];
 }
 
 struct mx_cache *mx_cache_create(size_t capacity, unsigned max_age_s)
@@ -41,8 +54,21 @@ struct mx_cache *mx_cache_create(size_t capacity, unsigned max_age_s)
         return NULL;
     c->cap_per_shard = capacity / NSHARDS ? capacity / NSHARDS : 1;
     c->max_age_ms = (uint64_t)max_age_s * 1000u;
-    for (int i = 0; i < NSHARDS; i++)
+    /* About one entry per bucket when full (in-flight entries come on top). */
+    size_t nb = 256;
+    while (nb < c->cap_per_shard)
+        nb <<= 1;
+    c->bucket_mask = nb - 1;
+    bool ok = true;
+    for (int i = 0; i < NSHARDS; i++) {
         pthread_mutex_init(&c->shards[i].lock, NULL);
+        c->shards[i].buckets = calloc(nb, sizeof *c->shards[i].buckets);
+        ok = ok && c->shards[i].buckets;
+    }
+    if (!ok) {
+        mx_cache_destroy(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -84,9 +110,9 @@ static void lru_push_head(struct shard *s, struct mx_centry *e)
 }
 
 /* Removes e from the table (not from the LRU) and drops the table's ref. */
-static void table_remove_locked(struct shard *s, struct mx_centry *e)
+static void table_remove_locked(struct mx_cache *c, struct shard *s, struct mx_centry *e)
 {
-    struct mx_centry **pp = &s->buckets[e->hash % NBUCKETS];
+    struct mx_centry **pp = bucket_of(c, s, e->hash);
     while (*pp && *pp != e)
         pp = &(*pp)->hnext;
     if (*pp)
@@ -97,12 +123,12 @@ static void table_remove_locked(struct shard *s, struct mx_centry *e)
     mx_centry_unref(e);
 }
 
-static void evict_locked(struct shard *s, size_t cap)
+static void evict_locked(struct mx_cache *c, struct shard *s)
 {
-    while (s->count > cap && s->lru_tail) {
+    while (s->count > c->cap_per_shard && s->lru_tail) {
         struct mx_centry *e = s->lru_tail;
         lru_unlink(s, e);
-        table_remove_locked(s, e);
+        table_remove_locked(c, s, e);
         s->evictions++;
     }
 }
@@ -142,14 +168,15 @@ struct mx_centry *mx_cache_acquire(struct mx_cache *c, const char *name, uint16_
         return e;
     }
     pthread_mutex_lock(&s->lock);
-    struct mx_centry *e = s->buckets[h % NBUCKETS];
+    struct mx_centry **head = bucket_of(c, s, h);
+    struct mx_centry *e = *head;
     while (e && !(e->hash == h && e->qtype == qtype && strcmp(e->name, name) == 0))
         e = e->hnext;
     /* now_ms may be a little behind done_ms (another worker's clock read) */
     if (e && e->state == MX_CE_DONE && c->max_age_ms && now_ms > e->done_ms &&
         now_ms - e->done_ms > c->max_age_ms) {
         lru_unlink(s, e);
-        table_remove_locked(s, e);
+        table_remove_locked(c, s, e);
         e = NULL;
     }
     if (e) {
@@ -176,15 +203,15 @@ struct mx_centry *mx_cache_acquire(struct mx_cache *c, const char *name, uint16_
     }
     atomic_init(&e->refs, 3); /* table + caller + query */
     e->in_table = true;
-    e->hnext = s->buckets[h % NBUCKETS];
-    s->buckets[h % NBUCKETS] = e;
+    e->hnext = *head;
+    *head = e;
     s->count++;
     e->waiters = w;
     w->next = NULL;
     w->e = e;
     *created = true;
     *wait = true;
-    evict_locked(s, c->cap_per_shard);
+    evict_locked(c, s);
     pthread_mutex_unlock(&s->lock);
     return e;
 }
@@ -207,9 +234,9 @@ struct mx_waiter *mx_cache_complete(struct mx_cache *c, struct mx_centry *e,
     if (e->in_table) {
         if (keepable(ans)) {
             lru_push_head(s, e);
-            evict_locked(s, c->cap_per_shard);
+            evict_locked(c, s);
         } else {
-            table_remove_locked(s, e);
+            table_remove_locked(c, s, e);
         }
     }
     pthread_mutex_unlock(&s->lock);
@@ -246,7 +273,7 @@ void mx_cache_destroy(struct mx_cache *c)
         return;
     for (int i = 0; i < NSHARDS; i++) {
         struct shard *s = &c->shards[i];
-        for (int b = 0; b < NBUCKETS; b++) {
+        for (size_t b = 0; s->buckets && b <= c->bucket_mask; b++) {
             struct mx_centry *e = s->buckets[b];
             while (e) {
                 struct mx_centry *n = e->hnext;
@@ -255,6 +282,7 @@ void mx_cache_destroy(struct mx_cache *c)
                 e = n;
             }
         }
+        free(s->buckets);
         pthread_mutex_destroy(&s->lock);
     }
     free(c);

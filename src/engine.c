@@ -799,9 +799,22 @@ bool mx_engine_join_timed(struct mx_engine *e, unsigned ms)
             break;
     bool all = e->xcount >= started;
     pthread_mutex_unlock(&e->xlock);
-    if (all)
+    if (all) {
         mx_engine_join(e);
-    return all;
+        return true;
+    }
+    /* Left running: detach what did not exit (join the rest). */
+    for (unsigned i = 0; i < e->nworkers; i++) {
+        struct worker *w = &e->w[i];
+        if (!w->started)
+            continue;
+        if (atomic_load(&w->exited))
+            pthread_join(w->th, NULL);
+        else
+            pthread_detach(w->th);
+        w->started = false;
+    }
+    return false;
 }
 
 void mx_engine_join(struct mx_engine *e)

@@ -23,6 +23,7 @@
  * one. */
 #include <csv.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -47,6 +48,7 @@ struct mx_input {
     bool is_stdin;
     bool detected;         /* codec chosen for the current file */
     bool eof;              /* read(2) returned 0 */
+    const atomic_int *cancel; /* mx_input_set_cancel */
     enum codec codec;
 
     unsigned char in[CHUNK];
@@ -234,6 +236,13 @@ static enum mx_status read_more(struct mx_input *in, char *err, size_t errlen)
 
     if (in->in_pos == in->in_len)
         in->in_pos = in->in_len = 0;
+    while (in->cancel) {
+        if (atomic_load(in->cancel))
+            return MX_EINTR;
+        struct pollfd p = {.fd = in->fd, .events = POLLIN};
+        if (poll(&p, 1, 100) != 0)
+            break; /* readable, or an error that read() will report */
+    }
     do {
         r = read(in->fd, in->in + in->in_len, CHUNK - in->in_len);
     } while (r < 0 && errno == EINTR);
@@ -604,6 +613,11 @@ enum mx_status mx_input_next(struct mx_input *in, struct mx_input_line *out, cha
         out->line_no = in->line_no;
         return MX_OK;
     }
+}
+
+void mx_input_set_cancel(struct mx_input *in, const atomic_int *flag)
+{
+    in->cancel = flag;
 }
 
 uint64_t mx_input_bytes_read(const struct mx_input *in)

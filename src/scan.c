@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,13 +96,41 @@ struct scan {
     uint64_t start_rows;        /* rows already in the output (resume) */
     uint64_t input_errors;
     bool input_failed;
-    bool output_failed;
-    char errmsg[MX_ERRLEN];
+    /* Set by any thread (writer, workers, monitor), read after the joins:
+     * the flag is atomic, the messages are set once under elock. */
+    atomic_bool output_failed;
+    pthread_mutex_t elock;
+    char errmsg[MX_ERRLEN];     /* why the output failed */
+    char stopmsg[MX_ERRLEN];    /* why the watchdog or the stall detector stopped */
     uint64_t watchdog_since_ms; /* roll back to before this */
     uint64_t t0_ms;
     pthread_mutex_t donelock;
     pthread_cond_t donecond;
 };
+
+static void set_once(struct scan *s, char *buf, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_once(struct scan *s, char *buf, const char *fmt, ...)
+{
+    pthread_mutex_lock(&s->elock);
+    if (!buf[0]) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(buf, MX_ERRLEN, fmt, ap);
+        va_end(ap);
+    }
+    pthread_mutex_unlock(&s->elock);
+}
+
+static void request_stop(struct scan *s, int why);
+
+/* The output cannot take more rows: note why (the first cause wins) and stop. */
+static void output_failure(struct scan *s, const char *msg)
+{
+    set_once(s, s->errmsg, "%s", msg);
+    atomic_store(&s->output_failed, true);
+    request_stop(s, STOP_ERROR);
+}
 
 static bool progress_enabled(const struct mx_config *cfg)
 {
@@ -147,7 +176,7 @@ static void pool_put(struct scan *s, struct mx_record *r)
     pthread_mutex_unlock(&s->plock);
 }
 
-static void request_stop(struct scan *s, enum stop_reason why)
+static void request_stop(struct scan *s, int why)
 {
     int expected = STOP_NONE;
     if (!atomic_compare_exchange_strong(&s->stop, &expected, (int)why))
@@ -181,9 +210,7 @@ static void finish_record(struct scan *s, struct mx_record *rec)
     size_t len = mx_output_format_row(r, rec->line_no, buf, sizeof buf);
     struct row *row = malloc(sizeof *row + len);
     if (!row) {
-        snprintf(s->errmsg, sizeof s->errmsg, "out of memory for a finished row");
-        s->output_failed = true;
-        request_stop(s, STOP_ERROR);
+        output_failure(s, "out of memory for a finished row");
         pool_put(s, rec);
         return;
     }
@@ -254,12 +281,9 @@ static void *writer_main(void *arg)
             if (!r || r->seq != s->next_row)
                 break;
             s->slots[s->next_row % s->reorder] = NULL;
-            if (!s->output_failed) {
-                if (mx_output_line(s->out, r->text, r->len, err, sizeof err) != MX_OK) {
-                    snprintf(s->errmsg, sizeof s->errmsg, "%s", err);
-                    s->output_failed = true;
-                    request_stop(s, STOP_ERROR);
-                }
+            if (!atomic_load(&s->output_failed)) {
+                if (mx_output_line(s->out, r->text, r->len, err, sizeof err) != MX_OK)
+                    output_failure(s, err);
                 mx_tally_add_parts(&s->tally, r->status, r->mail, r->findings, r->prov, r->nprov,
                                    r->sprov, r->nsprov, r->overflow);
             }
@@ -274,11 +298,9 @@ static void *writer_main(void *arg)
         }
         if (atomic_load(&s->stop))
             break;
-        if (!s->output_failed &&
+        if (!atomic_load(&s->output_failed) &&
             mx_output_sync(s->out, s->next_row, false, err, sizeof err) != MX_OK) {
-            snprintf(s->errmsg, sizeof s->errmsg, "%s", err);
-            s->output_failed = true;
-            request_stop(s, STOP_ERROR);
+            output_failure(s, err);
             break;
         }
         if (atomic_load(&s->reader_done) && s->next_row == s->total)
@@ -306,8 +328,8 @@ static void *reader_main(void *arg)
     struct mx_input_line line;
     while (!atomic_load(&s->stop)) {
         enum mx_status st = mx_input_next(s->in, &line, err, sizeof err);
-        if (st == MX_EEOF)
-            break;
+        if (st == MX_EEOF || st == MX_EINTR)
+            break; /* the end, or a stop while waiting for input */
         if (st != MX_OK) {
             if (last_line)
                 fprintf(stderr, "mxscan: %s; the last complete line read was line %" PRIu64
@@ -487,7 +509,7 @@ static void *monitor_main(void *arg)
             if (cfg->watchdog_stop_s && now - bad_since >= (uint64_t)cfg->watchdog_stop_s * 1000) {
                 uint64_t margin = (uint64_t)cfg->timeout_ms * (cfg->retries + 1) + 2000;
                 s->watchdog_since_ms = bad_since > margin ? bad_since - margin : 0;
-                snprintf(s->errmsg, sizeof s->errmsg,
+                set_once(s, s->stopmsg,
                          "the resolver failed %.0f%% of look-ups for %u s; stopped. The output "
                          "was cut back to before the trouble began; rerun the same command with "
                          "--resume once the resolver is healthy",
@@ -550,7 +572,7 @@ static void *monitor_main(void *arg)
                     "mxscan; please report it with the lines below.\n",
                     c.active, c.inflight, c.queued, (double)(now - still_since) / 1000.0);
             mx_engine_describe(s->eng, stderr, 20, 1000);
-            snprintf(s->errmsg, sizeof s->errmsg,
+            set_once(s, s->stopmsg,
                      "stopped after a stall; every row before the first stuck domain is "
                      "written: rerun the same command with --resume to continue");
             request_stop(s, STOP_STALL);
@@ -649,6 +671,7 @@ int mx_scan_run(const struct mx_config *cfg)
     pthread_mutex_init(&s->wlock, NULL);
     pthread_cond_init(&s->wcond, NULL);
     pthread_mutex_init(&s->donelock, NULL);
+    pthread_mutex_init(&s->elock, NULL);
     pthread_cond_init(&s->donecond, NULL);
 
     if (mx_providers_load(cfg->providers_path, &s->providers, err, sizeof err) != MX_OK) {
@@ -710,6 +733,7 @@ int mx_scan_run(const struct mx_config *cfg)
         rc = MX_EXIT_USAGE;
         goto out;
     }
+    mx_input_set_cancel(s->in, &s->stop);
     if (mx_output_open(cfg, fp, resumed ? &ck : NULL, &s->out, err, sizeof err) != MX_OK) {
         fprintf(stderr, "mxscan: %s\n", err);
         goto out;
@@ -768,14 +792,8 @@ stop_threads:
         mx_engine_abort(s->eng);
     if (have_w)
         pthread_join(wth, NULL);
-    if (have_r) {
-        /* The reader may sit in a read() on a quiet pipe; after a stop it
-         * is not waited for. */
-        if (atomic_load(&s->stop) == STOP_NONE || atomic_load(&s->reader_done))
-            pthread_join(rth, NULL);
-        else
-            pthread_detach(rth);
-    }
+    if (have_r)
+        pthread_join(rth, NULL); /* a stop reaches it within 100 ms, even on a quiet pipe */
     /* Workers get a bounded time to stop; one that does not is left
      * running (a signal must end the scan within 2 s whatever they do). */
     bool left = !mx_engine_join_timed(s->eng, atomic_load(&s->stop) != STOP_NONE ? STOP_GRACE_MS
@@ -805,7 +823,7 @@ stop_threads:
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 
     int why = atomic_load(&s->stop);
-    bool complete = why == STOP_NONE && !s->input_failed && !s->output_failed;
+    bool complete = why == STOP_NONE && !s->input_failed && !atomic_load(&s->output_failed);
     uint64_t rows = s->next_row;
     if (why == STOP_WATCHDOG && s->out && mx_output_resumable(s->out)) {
         rows = mx_output_rollback(s->out, s->watchdog_since_ms);
@@ -818,16 +836,11 @@ stop_threads:
                                  sizeof err);
     }
     if (s->out) {
-        enum mx_status st = s->output_failed ? MX_EIO
-                                             : mx_output_close(s->out, rows, complete, err,
-                                                               sizeof err);
-        if (s->output_failed)
-            mx_output_close(s->out, rows, false, err, sizeof err);
+        bool failed = atomic_load(&s->output_failed);
+        enum mx_status st = mx_output_close(s->out, rows, complete && !failed, err, sizeof err);
         s->out = NULL;
-        if (st != MX_OK && !s->output_failed) {
-            snprintf(s->errmsg, sizeof s->errmsg, "%s", err);
-            s->output_failed = true;
-        }
+        if (st != MX_OK && !failed)
+            output_failure(s, err);
     }
     struct mx_counters c;
     struct mx_cache_stats cs;
@@ -851,27 +864,30 @@ stop_threads:
     if (cfg->stats_path) {
         FILE *f = strcmp(cfg->stats_path, "-") == 0 ? stdout : fopen(cfg->stats_path, "w");
         if (!f) {
-            fprintf(stderr, "mxscan: cannot write statistics %s: %s\n", cfg->stats_path,
-                    strerror(errno));
-            s->output_failed = true;
+            set_once(s, s->errmsg, "cannot write statistics %s: %s", cfg->stats_path,
+                     strerror(errno));
+            atomic_store(&s->output_failed, true);
         } else {
             mx_stats_write_json(f, &s->tally, &ri);
-            if (f != stdout && fclose(f) != 0)
-                s->output_failed = true;
+            if (f != stdout && fclose(f) != 0) {
+                set_once(s, s->errmsg, "cannot write statistics %s: %s", cfg->stats_path,
+                         strerror(errno));
+                atomic_store(&s->output_failed, true);
+            }
         }
     }
     if (!cfg->quiet)
         mx_stats_write_summary(stderr, &s->tally, &ri);
-    if (s->output_failed) {
+    if (atomic_load(&s->output_failed)) {
         fprintf(stderr, "mxscan: output failed: %s. The output up to the last checkpoint is "
                         "intact: fix the cause (e.g. free disk space) and rerun with --resume\n",
                 s->errmsg);
         rc = MX_EXIT_FAIL;
     } else if (why == STOP_STALL) {
-        fprintf(stderr, "mxscan: %s (%" PRIu64 " rows written)\n", s->errmsg, rows);
+        fprintf(stderr, "mxscan: %s (%" PRIu64 " rows written)\n", s->stopmsg, rows);
         rc = MX_EXIT_STALL;
     } else if (why == STOP_WATCHDOG) {
-        fprintf(stderr, "mxscan: %s (%" PRIu64 " rows kept)\n", s->errmsg, rows);
+        fprintf(stderr, "mxscan: %s (%" PRIu64 " rows kept)\n", s->stopmsg, rows);
         rc = MX_EXIT_WATCHDOG;
     } else if (why == STOP_SIGINT || why == STOP_SIGTERM) {
         if (!cfg->quiet)
@@ -901,8 +917,7 @@ out:
         for (unsigned i = 0; s->recs && i < s->window; i++)
             mx_engine_release(&s->recs[i]);
     }
-    if (s->in && (!have_r || atomic_load(&s->reader_done)))
-        mx_input_destroy(s->in);
+    mx_input_destroy(s->in);
     mx_providers_destroy(s->providers);
     free(s->recs);
     for (unsigned i = 0; s->slots && i < s->reorder; i++)

@@ -4,6 +4,7 @@
 #ifndef MX_INPUT_H
 #define MX_INPUT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,6 +44,10 @@ enum mx_status mx_input_next(struct mx_input *in, struct mx_input_line *out, cha
 uint64_t mx_input_bytes_read(const struct mx_input *in);
 uint64_t mx_input_bytes_total(const struct mx_input *in);
 void mx_input_destroy(struct mx_input *in);
+/* While *flag is non-zero, mx_input_next returns MX_EINTR instead of
+ * waiting for input (a quiet pipe is polled every 100 ms), so that the
+ * reading thread can always be stopped and joined. */
+void mx_input_set_cancel(struct mx_input *in, const atomic_int *flag);
 
 /* Fixed, documented hash for --shard (64-bit FNV-1a of the raw line bytes
  * after trimming ASCII whitespace). Line goes to shard (hash % N). */
