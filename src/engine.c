@@ -20,6 +20,7 @@
 
 #include "mx/engine.h"
 #include "mx/ratelimit.h"
+#include "mx/sockio.h"
 
 #define TICK_MS 50
 #define EV_MAX 128
@@ -42,6 +43,7 @@ struct worker {
     int epfd, evfd;
     struct chan ch[MX_MAX_SERVERS];
     unsigned nch;
+    struct mx_sockio *io;       /* batched UDP for all of this worker's channels */
     /* mailbox (other threads write) */
     pthread_mutex_t mlock;
     struct mx_record *in_head, *in_tail;
@@ -59,7 +61,7 @@ struct worker {
     struct mx_answer *overflow_answer;
     /* counters, read by the monitor */
     _Alignas(64) _Atomic uint64_t c_sent, c_answered, c_retried, c_timeouts, c_done, c_stuck,
-        c_inflight, c_active, c_queued, c_rounds;
+        c_inflight, c_active, c_queued, c_rounds, c_send_calls, c_recv_calls;
     _Atomic uint64_t c_rcode[MX_RC_COUNT];
     /* description of the active records, on request (mx_engine_describe):
      * the worker writes dump[] when dump_req moves, then sets dump_done */
@@ -296,12 +298,11 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
 
 static void send_query(struct worker *w, struct mx_centry *e)
 {
-    unsigned char *buf = NULL;
-    int len = 0;
+    unsigned char buf[512];
     uint16_t id = w->next_id++;
     e->attempt++;
-    if (ares_create_query(e->name, 1 /* IN */, e->qtype, id, 1, &buf, &len, 1232) !=
-        ARES_SUCCESS) {
+    size_t len = mx_dns_build_query(buf, sizeof buf, id, e->name, e->qtype, 1232);
+    if (len == 0) {
         complete_failure(w, e, MX_RC_FORMERR);
         return;
     }
@@ -309,8 +310,7 @@ static void send_query(struct worker *w, struct mx_centry *e)
     atomic_fetch_add_explicit(&w->c_inflight, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&w->c_sent, 1, memory_order_relaxed);
     struct chan *c = &w->ch[e->server % w->nch];
-    ares_send(c->ch, buf, len, on_answer, e);
-    ares_free_string(buf);
+    ares_send(c->ch, buf, (int)len, on_answer, e);
 }
 
 static void send_some(struct worker *w, uint64_t now)
@@ -569,7 +569,14 @@ static void *worker_main(void *arg)
                 break;
         }
         int timeout = TICK_MS;
-        if (w->sq_head && w->inflight < w->cap) {
+        bool unsent = mx_sockio_flush(w->io);
+        struct mx_sockio_stats ios;
+        mx_sockio_get_stats(w->io, &ios);
+        atomic_store_explicit(&w->c_send_calls, ios.send_calls, memory_order_relaxed);
+        atomic_store_explicit(&w->c_recv_calls, ios.recv_calls, memory_order_relaxed);
+        if (unsent)
+            timeout = 1; /* the socket buffer was full: try again soon */
+        else if (w->sq_head && w->inflight < w->cap) {
             uint64_t rw = mx_ratelimit_wait_ms(&eng->rl, now);
             timeout = rw < TICK_MS ? (int)rw : TICK_MS;
             if (timeout == 0)
@@ -640,6 +647,7 @@ static enum mx_status chan_init(struct worker *w, unsigned idx, const struct mx_
         snprintf(err, errlen, "c-ares initialisation failed: %s", ares_strerror(rc));
         return MX_EDNS;
     }
+    mx_sockio_attach(w->io, c->ch);
     char csv[192];
     if (s->v6)
         snprintf(csv, sizeof csv, "[%s]:%u", s->host, s->port);
@@ -706,7 +714,8 @@ enum mx_status mx_engine_create(const struct mx_config *cfg, mx_analysis_fn anal
         w->overflow_answer = mx_answer_failure(MX_RC_OTHER, 0);
         w->epfd = epoll_create1(EPOLL_CLOEXEC);
         w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        if (w->epfd < 0 || w->evfd < 0 || !w->overflow_answer) {
+        w->io = mx_sockio_create(4 << 20, 1 << 20);
+        if (w->epfd < 0 || w->evfd < 0 || !w->overflow_answer || !w->io) {
             snprintf(err, errlen, "cannot create event loop: %s", strerror(errno));
             st = MX_EIO;
             goto fail;
@@ -844,6 +853,7 @@ void mx_engine_destroy(struct mx_engine *e)
         struct mx_centry *q;
         while ((q = sq_pop(w)) != NULL)
             mx_centry_unref(q);
+        mx_sockio_destroy(w->io);
         if (w->epfd >= 0)
             close(w->epfd);
         if (w->evfd >= 0)
@@ -875,6 +885,8 @@ void mx_engine_counters(struct mx_engine *e, struct mx_counters *out)
         out->active += atomic_load_explicit(&w->c_active, memory_order_relaxed);
         out->queued += atomic_load_explicit(&w->c_queued, memory_order_relaxed);
         out->rounds += atomic_load_explicit(&w->c_rounds, memory_order_relaxed);
+        out->send_calls += atomic_load_explicit(&w->c_send_calls, memory_order_relaxed);
+        out->recv_calls += atomic_load_explicit(&w->c_recv_calls, memory_order_relaxed);
         for (int r = 0; r < MX_RC_COUNT; r++)
             out->rcode[r] += atomic_load_explicit(&w->c_rcode[r], memory_order_relaxed);
     }

@@ -32,6 +32,7 @@ struct mx_counters {
     uint64_t active;          /* records handed to workers and not finished */
     uint64_t queued;          /* look-ups waiting in the workers' send queues */
     uint64_t rounds;          /* analysis runs (progress, for the stall detector) */
+    uint64_t send_calls, recv_calls; /* sendmmsg/recvmmsg system calls */
 };
 
 enum mx_status mx_engine_create(const struct mx_config *cfg, mx_analysis_fn analyze,
