@@ -197,26 +197,27 @@ bool mx_wire_name(const unsigned char *buf, size_t len, size_t *off, char *out, 
         }
         for (unsigned i = 0; i < c; i++) {
             unsigned char ch = buf[o + i];
-            char esc[5];
-            size_t el;
             if (ch >= 'A' && ch <= 'Z') {
-                esc[0] = (char)(ch + 32);
-                el = 1;
+                if (w + 1 >= outlen)
+                    return false;
+                out[w++] = (char)(ch + 32);
+            } else if (ch > 0x20 && ch < 0x7f && ch != '.' && ch != '\\') {
+                if (w + 1 >= outlen)
+                    return false;
+                out[w++] = (char)ch;
             } else if (ch == '.' || ch == '\\') {
-                esc[0] = '\\';
-                esc[1] = (char)ch;
-                el = 2;
-            } else if (ch > 0x20 && ch < 0x7f) {
-                esc[0] = (char)ch;
-                el = 1;
-            } else {
-                snprintf(esc, sizeof esc, "\\%03u", ch);
-                el = 4;
+                if (w + 2 >= outlen)
+                    return false;
+                out[w++] = '\\';
+                out[w++] = (char)ch;
+            } else { /* \DDD */
+                if (w + 4 >= outlen)
+                    return false;
+                out[w++] = '\\';
+                out[w++] = (char)('0' + ch / 100);
+                out[w++] = (char)('0' + ch / 10 % 10);
+                out[w++] = (char)('0' + ch % 10);
             }
-            if (w + el >= outlen)
-                return false;
-            memcpy(out + w, esc, el);
-            w += el;
         }
         o += c;
     }
@@ -345,7 +346,9 @@ struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, cons
     }
     /* Follow the CNAME chain from the qname (records may come in any order). */
     char cur[1024];
-    snprintf(cur, sizeof cur, "%s", qname);
+    size_t ql = strnlen(qname, sizeof cur - 1);
+    memcpy(cur, qname, ql);
+    cur[ql] = 0;
     bool cname = false;
     for (unsigned step = 0; step < MAX_CHAIN; step++) {
         bool moved = false;

@@ -263,6 +263,17 @@ static size_t put_field(char *buf, size_t cap, size_t w, char *tmp, size_t tmpca
         }
         return w;
     }
+    if (!memchr(tmp, '"', n)) {
+        /* Nothing to escape: the quoted field is the text between quotes
+         * (what csv_write writes, without its per-byte cost). */
+        if (w + n + 4 < cap) {
+            buf[w++] = '"';
+            memcpy(buf + w, tmp, n);
+            w += n;
+            buf[w++] = '"';
+        }
+        return w;
+    }
     size_t need = csv_write(buf + w, cap - w - 2, tmp, n);
     if (w + need + 2 < cap)
         w += need;

@@ -28,6 +28,13 @@ struct pattern {
     uint16_t id;
 };
 
+/* Open-addressing index over a pattern list: slot = pattern index + 1
+ * (0 = empty), keyed by the lowercase name. Built once after loading. */
+struct index {
+    uint32_t *slot;
+    size_t mask;
+};
+
 struct mx_providers {
     struct provider *prov;
     size_t nprov, capprov;
@@ -35,6 +42,7 @@ struct mx_providers {
     size_t nsuffix, capsuffix;
     struct pattern *incl;
     size_t nincl, capincl;
+    struct index suffix_ix, incl_ix;
 };
 
 /* Parser state for the libcsv callbacks. */
@@ -311,7 +319,49 @@ void mx_providers_destroy(struct mx_providers *p)
     free(p->prov);
     free(p->suffix);
     free(p->incl);
+    free(p->suffix_ix.slot);
+    free(p->incl_ix.slot);
     free(p);
+}
+
+/* FNV-1a over the lowercase bytes from the last to the first: the hash of
+ * every suffix of a name comes out of one pass (see longest_match). */
+static uint64_t hash_step(uint64_t h, unsigned char c)
+{
+    h ^= (c >= 'A' && c <= 'Z') ? c + 32u : c;
+    return h * 1099511628211ull;
+}
+
+static uint64_t lower_hash(const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = len; i-- > 0;)
+        h = hash_step(h, (unsigned char)s[i]);
+    return h;
+}
+
+/* The first of equal patterns keeps the slot (as the linear scan did). */
+static bool index_build(struct index *ix, const struct pattern *pat, size_t n)
+{
+    size_t cap = 16;
+    while (cap < n * 2)
+        cap <<= 1;
+    ix->slot = calloc(cap, sizeof *ix->slot);
+    if (!ix->slot)
+        return false;
+    ix->mask = cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = (size_t)lower_hash(pat[i].name, pat[i].len) & ix->mask;
+        bool dup = false;
+        while (ix->slot[k] && !dup) {
+            const struct pattern *q = &pat[ix->slot[k] - 1];
+            dup = q->len == pat[i].len && strncasecmp(q->name, pat[i].name, q->len) == 0;
+            k = (k + 1) & ix->mask;
+        }
+        if (!dup)
+            ix->slot[k] = (uint32_t)i + 1;
+    }
+    return true;
 }
 
 enum mx_status mx_providers_load(const char *path, struct mx_providers **out, char *err,
@@ -380,6 +430,12 @@ enum mx_status mx_providers_load(const char *path, struct mx_providers **out, ch
         snprintf(err, errlen, "%s: %s", path, msg);
         goto out;
     }
+    if (!index_build(&p->suffix_ix, p->suffix, p->nsuffix) ||
+        !index_build(&p->incl_ix, p->incl, p->nincl)) {
+        st = MX_ENOMEM;
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto out;
+    }
     *out = p;
     p = NULL;
 out:
@@ -409,30 +465,48 @@ enum mx_provider_kind mx_providers_kind(const struct mx_providers *p, uint16_t i
     return p && id < p->nprov ? p->prov[id].kind : MX_PROVIDER_GATEWAY;
 }
 
-/* Longest pattern that name equals or ends in at a label boundary. */
-static uint16_t longest_match(const struct pattern *pat, size_t n, const char *name)
+/* Longest pattern that name equals or ends in at a label boundary: the
+ * name itself, then each suffix after a dot, each looked up in the index. */
+static uint16_t longest_match(const struct pattern *pat, const struct index *ix,
+                              const char *name)
 {
-    uint16_t best = MX_PROVIDER_NONE;
-    size_t best_len = 0, nl = strlen(name);
-    for (size_t i = 0; i < n; i++) {
-        size_t sl = pat[i].len;
-        /* cheap label-boundary test first: most patterns fail it */
-        if (sl <= best_len || sl > nl || (sl < nl && name[nl - sl - 1] != '.'))
-            continue;
-        if (strcasecmp(name + nl - sl, pat[i].name) == 0) {
-            best = pat[i].id;
-            best_len = sl;
+    enum { MAXB = 128 };
+    size_t starts[MAXB];
+    uint64_t hashes[MAXB];
+    unsigned nb = 0;
+    if (!ix->slot)
+        return MX_PROVIDER_NONE;
+    size_t nl = strlen(name);
+    /* One pass from the end: the hash of each suffix that starts a label. */
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = nl; i-- > 0;) {
+        h = hash_step(h, (unsigned char)name[i]);
+        if ((i == 0 || name[i - 1] == '.') && nb < MAXB) {
+            starts[nb] = i;
+            hashes[nb++] = h;
         }
     }
-    return best;
+    /* Longest first: the last recorded is the whole name. */
+    while (nb-- > 0) {
+        const char *sfx = name + starts[nb];
+        size_t sl = nl - starts[nb];
+        size_t k = (size_t)hashes[nb] & ix->mask;
+        while (ix->slot[k]) {
+            const struct pattern *q = &pat[ix->slot[k] - 1];
+            if (q->len == sl && strncasecmp(q->name, sfx, sl) == 0)
+                return q->id;
+            k = (k + 1) & ix->mask;
+        }
+    }
+    return MX_PROVIDER_NONE;
 }
 
 uint16_t mx_providers_by_exchange(const struct mx_providers *p, const char *exchange)
 {
-    return p ? longest_match(p->suffix, p->nsuffix, exchange) : MX_PROVIDER_NONE;
+    return p ? longest_match(p->suffix, &p->suffix_ix, exchange) : MX_PROVIDER_NONE;
 }
 
 uint16_t mx_providers_by_include(const struct mx_providers *p, const char *name)
 {
-    return p ? longest_match(p->incl, p->nincl, name) : MX_PROVIDER_NONE;
+    return p ? longest_match(p->incl, &p->incl_ix, name) : MX_PROVIDER_NONE;
 }

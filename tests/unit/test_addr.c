@@ -1,5 +1,6 @@
 /* Addresses (addr.h): parsing, CIDR, and "globally reachable" over the IANA
  * IPv4 and IPv6 special-purpose address registries, plus allow lists. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <string.h>
 
@@ -209,4 +210,35 @@ Test(addr, parse_format_cidr)
     cr_assert(mx_cidr_parse("0.0.0.0/0", &c));
     cr_assert(mx_ip_parse("203.0.113.9", &a));
     cr_expect(mx_cidr_contains(&c, &a));
+}
+
+/* mx_ip_format writes IPv6 itself (no sprintf per word): it must agree with
+ * inet_ntop byte for byte, zero runs and embedded IPv4 forms included. */
+Test(addr, format6_equals_inet_ntop)
+{
+    static const char *fixed[] = {"::", "::1", "::2", "1::", "1:2::", "::ffff:1.2.3.4",
+                                  "::1.2.3.4", "::ffff:0:1.2.3.4", "2001:db8::1",
+                                  "2001:db8:0:0:1:0:0:1", "2001:0:0:1::1", "fe80::",
+                                  "0:0:1::", "1:0:1:0:1:0:1:0", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+                                  "::fffe:1.2.3.4", "64:ff9b::192.0.2.33", "2001:db8:1:10::a"};
+    unsigned long seed = 12345;
+    for (int round = 0; round < 20000 + (int)(sizeof fixed / sizeof fixed[0]); round++) {
+        struct mx_ip ip = {.family = 6};
+        if (round < (int)(sizeof fixed / sizeof fixed[0])) {
+            cr_assert(inet_pton(AF_INET6, fixed[round], ip.b) == 1, "%s", fixed[round]);
+        } else {
+            /* random words, most of them zero, some 0xffff */
+            for (int w = 0; w < 8; w++) {
+                seed = seed * 6364136223846793005ul + 1442695040888963407ul;
+                unsigned r = (unsigned)(seed >> 33);
+                unsigned v = r % 3 ? 0 : (r % 7 == 0 ? 0xffff : (r >> 8) & 0xffff);
+                ip.b[2 * w] = (uint8_t)(v >> 8);
+                ip.b[2 * w + 1] = (uint8_t)v;
+            }
+        }
+        char ours[64], theirs[64];
+        mx_ip_format(&ip, ours, sizeof ours);
+        cr_assert(inet_ntop(AF_INET6, ip.b, theirs, sizeof theirs) != NULL);
+        cr_assert_str_eq(ours, theirs, "round %d", round);
+    }
 }
