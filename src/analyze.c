@@ -10,6 +10,7 @@
 #include "mx/dmarc.h"
 #include "mx/names.h"
 #include "mx/spf.h"
+#include "mx/text.h"
 
 /* SPEC "SPF is missing or broken". */
 #define SPF_BROKEN_MASK                                                                      \
@@ -54,7 +55,7 @@ static bool check_coverage(struct mx_oracle *o, const char *domain, const struct
     bool done = true, covered = true;
 
     mx_name_org_domain(domain, org, sizeof org);
-    snprintf(sender, sizeof sender, "postmaster@%s", domain);
+    mx_text_join(sender, sizeof sender, "postmaster@", domain);
     for (unsigned i = 0; i < set->n; i++) {
         const struct mx_exchange *e = &set->ex[i];
         if (!e->looked_up || !e->a || !e->aaaa)

@@ -382,8 +382,8 @@ bool mx_dmarc_analyze(struct mx_oracle *o, const char *domain, struct mx_dmarc_i
     dom[n] = 0;
     mx_name_org_domain(dom, org, sizeof org);
     bool try_org = org[0] && strcmp(org, dom) != 0;
-    snprintf(q, sizeof q, "_dmarc.%s", dom);
-    snprintf(oq, sizeof oq, "_dmarc.%s", org);
+    mx_text_join(q, sizeof q, "_dmarc.", dom);
+    mx_text_join(oq, sizeof oq, "_dmarc.", org);
 
     /* A name over 253 octets cannot exist: no record there. */
     bool q_ok = strlen(q) <= MX_NAME_MAX;

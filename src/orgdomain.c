@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "mx/names.h"
+#include "mx/text.h"
 
 #define MEMO 256 /* direct-mapped, per thread */
 
@@ -35,19 +36,19 @@ void mx_name_org_domain(const char *name, char *out, size_t outlen)
      * the answer too): no libpsl look-up for most input names. */
     const char *dot = memchr(name, '.', nl);
     if (!dot || !memchr(dot + 1, '.', nl - (size_t)(dot + 1 - name))) {
-        snprintf(out, outlen, "%s", name);
+        mx_text_join(out, outlen, name, "");
         return;
     }
     struct memo *m = nl <= MX_NAME_MAX ? &memo[slot(name, nl)] : NULL;
     if (m && m->name[0] && strcmp(m->name, name) == 0) {
-        snprintf(out, outlen, "%s", m->org);
+        mx_text_join(out, outlen, m->org, "");
         return;
     }
     const psl_ctx_t *psl = psl_builtin();
     const char *reg = psl ? psl_registrable_domain(psl, name) : NULL;
-    snprintf(out, outlen, "%s", reg ? reg : name);
+    mx_text_join(out, outlen, reg ? reg : name, "");
     if (m) {
         memcpy(m->name, name, nl + 1);
-        snprintf(m->org, sizeof m->org, "%s", reg ? reg : name);
+        mx_text_join(m->org, sizeof m->org, reg ? reg : name, "");
     }
 }

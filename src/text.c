@@ -28,3 +28,17 @@ void mx_text_copy_shown(char *dst, size_t dlen, const char *src, size_t slen)
     }
     dst[n] = 0;
 }
+
+size_t mx_text_join(char *dst, size_t dlen, const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), w = 0;
+    if (dlen == 0)
+        return la + lb;
+    size_t ca = la < dlen - 1 ? la : dlen - 1;
+    memcpy(dst, a, ca);
+    w = ca;
+    size_t cb = lb < dlen - 1 - w ? lb : dlen - 1 - w;
+    memcpy(dst + w, b, cb);
+    dst[w + cb] = 0;
+    return la + lb;
+}
