@@ -81,6 +81,11 @@ bool mx_answer_add_mx(struct mx_answer **ap, uint16_t pref, const char *name)
     return true;
 }
 
+bool mx_answer_add_ptr(struct mx_answer **ap, const char *name)
+{
+    return mx_answer_add_mx(ap, 0, name); /* same layout, the preference unused */
+}
+
 bool mx_answer_add_ip(struct mx_answer **ap, const struct mx_ip *ip)
 {
     size_t n = ip->family == 4 ? 4 : 16;
@@ -117,7 +122,8 @@ bool mx_answer_next(const struct mx_answer *a, size_t *off, struct mx_rdata *out
     const unsigned char *p = a->data + o;
     memset(out, 0, sizeof *out);
     switch (a->qtype) {
-    case MX_T_MX: {
+    case MX_T_MX:
+    case MX_T_PTR: {
         size_t nl = (size_t)p[2] << 8 | p[3];
         out->pref = (uint16_t)(p[0] << 8 | p[1]);
         out->name = (const char *)p + 4;
@@ -155,6 +161,26 @@ bool mx_answer_get(const struct mx_answer *a, unsigned i, struct mx_rdata *out)
 static uint16_t rd16(const unsigned char *p)
 {
     return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* One label byte in presentation form (lowercased); returns its length. */
+static size_t escape_byte(unsigned char ch, char esc[5])
+{
+    if (ch >= 'A' && ch <= 'Z') {
+        esc[0] = (char)(ch + 32);
+        return 1;
+    }
+    if (ch == '.' || ch == '\\') {
+        esc[0] = '\\';
+        esc[1] = (char)ch;
+        return 2;
+    }
+    if (ch > 0x20 && ch < 0x7f) {
+        esc[0] = (char)ch;
+        return 1;
+    }
+    snprintf(esc, 5, "\\%03u", ch);
+    return 4;
 }
 
 bool mx_wire_name(const unsigned char *buf, size_t len, size_t *off, char *out, size_t outlen)
@@ -196,23 +222,8 @@ bool mx_wire_name(const unsigned char *buf, size_t len, size_t *off, char *out, 
             out[w++] = '.';
         }
         for (unsigned i = 0; i < c; i++) {
-            unsigned char ch = buf[o + i];
             char esc[5];
-            size_t el;
-            if (ch >= 'A' && ch <= 'Z') {
-                esc[0] = (char)(ch + 32);
-                el = 1;
-            } else if (ch == '.' || ch == '\\') {
-                esc[0] = '\\';
-                esc[1] = (char)ch;
-                el = 2;
-            } else if (ch > 0x20 && ch < 0x7f) {
-                esc[0] = (char)ch;
-                el = 1;
-            } else {
-                snprintf(esc, sizeof esc, "\\%03u", ch);
-                el = 4;
-            }
+            size_t el = escape_byte(buf[o + i], esc);
             if (w + el >= outlen)
                 return false;
             memcpy(out + w, esc, el);
@@ -276,6 +287,34 @@ static bool skip_name(const unsigned char *buf, size_t len, size_t *off)
     }
 }
 
+/* The query name as mx_wire_name writes the question back: the query was
+ * built from qname with ares_create_query, where a backslash takes the next
+ * byte literally (no \DDD) and every other byte stands for itself. Most
+ * names have nothing to rewrite and are copied. false when it does not fit. */
+static bool canonical_qname(const char *qname, char *out, size_t outlen)
+{
+    size_t w = 0;
+    for (const char *p = qname; *p; p++) {
+        char esc[5];
+        size_t el;
+        unsigned char ch = (unsigned char)*p;
+        if (ch == '.') {
+            esc[0] = '.';
+            el = 1;
+        } else {
+            if (ch == '\\' && p[1])
+                ch = (unsigned char)*++p;
+            el = escape_byte(ch, esc);
+        }
+        if (w + el >= outlen)
+            return false;
+        memcpy(out + w, esc, el);
+        w += el;
+    }
+    out[w] = 0;
+    return true;
+}
+
 static bool owner_is(const unsigned char *buf, size_t len, size_t off, const char *name)
 {
     char tmp[1024];
@@ -285,9 +324,12 @@ static bool owner_is(const unsigned char *buf, size_t len, size_t off, const cha
     return strcasecmp(tmp, name) == 0;
 }
 
-struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, const char *qname,
+struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, const char *asked,
                                       uint16_t qtype)
 {
+    char qname[1024];
+    if (!canonical_qname(asked, qname, sizeof qname))
+        return mx_answer_failure(MX_RC_FORMERR, qtype);
     if (len < 12)
         return mx_answer_failure(MX_RC_FORMERR, qtype);
     unsigned qd = rd16(buf + 4), an = rd16(buf + 6);
@@ -414,6 +456,13 @@ struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, cons
             }
             if (ok)
                 mx_answer_add_txt(&a, tmp, w);
+        } else if (qtype == MX_T_PTR) {
+            char name[1024];
+            size_t o = rrs[i].rdata;
+            if (!mx_wire_name(buf, len, &o, name, sizeof name) || o != rrs[i].rdata + rl)
+                ok = false;
+            else
+                mx_answer_add_ptr(&a, name);
         }
         if (!ok) {
             free(a);
