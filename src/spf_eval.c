@@ -92,26 +92,6 @@ static bool is_failure(const struct mx_answer *a)
     return a->rc != MX_RC_NOERROR && a->rc != MX_RC_NXDOMAIN;
 }
 
-bool mx_spf_domain_ok(const char *d)
-{
-    size_t n = strlen(d), start = 0;
-    bool numeric = true;
-    if (n == 0 || n > 253 || !strchr(d, '.') || d[0] == '[')
-        return false;
-    for (size_t i = 0; i <= n; i++) {
-        if (i == n || d[i] == '.') {
-            if (i == start || i - start > 63)
-                return false;
-            start = i + 1;
-            if (i < n)
-                numeric = true; /* of the next label: the last one decides */
-        } else if (d[i] < '0' || d[i] > '9') {
-            numeric = false;
-        }
-    }
-    return !numeric; /* "192.0.2.1" is an address, not a domain */
-}
-
 /* A void look-up; M_PERMERROR once there are more than two. */
 static enum match add_void(struct eval *e, const char *target)
 {
@@ -215,25 +195,6 @@ static enum match mech_exists(struct eval *e, const char *target, unsigned flags
     return M_YES;
 }
 
-/* The reverse-mapping name of the client address: in-addr.arpa for IPv4,
- * nibbles under ip6.arpa for IPv6. */
-static void reverse_name(const struct mx_ip *ip, char *out, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    if (ip->family == 4) {
-        snprintf(out, len, "%u.%u.%u.%u.in-addr.arpa", ip->b[3], ip->b[2], ip->b[1], ip->b[0]);
-        return;
-    }
-    size_t o = 0;
-    for (int i = 15; i >= 0 && o + 4 < len; i--) {
-        out[o++] = hex[ip->b[i] & 15];
-        out[o++] = '.';
-        out[o++] = hex[ip->b[i] >> 4];
-        out[o++] = '.';
-    }
-    snprintf(out + o, len - o, "ip6.arpa");
-}
-
 /* RFC 7208 5.5: the names of the PTR records of the client address (the
  * first 10 in answer order; the others are ignored) whose A (IPv4 client)
  * or AAAA (IPv6) records hold the address. under: only names equal to it or
@@ -244,7 +205,7 @@ static void reverse_name(const struct mx_ip *ip, char *out, size_t len)
  * is checked for many domains. */
 static enum match validated(struct eval *e, const char *under, struct ptr_names *out)
 {
-    char rev[80];
+    char rev[96];
     uint16_t qt = e->ip.family == 4 ? MX_T_A : MX_T_AAAA;
     uint8_t full = e->ip.family == 4 ? 32 : 128;
     struct mx_rdata rd;
@@ -252,8 +213,12 @@ static enum match validated(struct eval *e, const char *under, struct ptr_names 
     unsigned k = 0;
     bool pending = false;
 
+    /* the reverse-mapping name: in-addr.arpa, or nibbles under ip6.arpa */
+    static const char revspec[] = "%{ir}.%{v}.arpa";
+    struct mx_spf_macro_ctx rc = {.ip = &e->ip, .domain = ""};
     out->n = 0;
-    reverse_name(&e->ip, rev, sizeof rev);
+    if (!mx_spf_expand_domain(&rc, revspec, sizeof revspec - 1, rev, sizeof rev))
+        return M_NO;
     const struct mx_answer *pa = mx_oracle_get(e->o, rev, MX_T_PTR, MX_Q_SHARED);
     if (!pa)
         return M_PENDING;

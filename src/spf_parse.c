@@ -184,6 +184,16 @@ static bool labels_ok(const char *s, size_t n)
     return true;
 }
 
+bool mx_spf_domain_ok(const char *d)
+{
+    size_t n = strlen(d);
+    if (!labels_ok(d, n) || !memchr(d, '.', n) || d[0] == '[')
+        return false;
+    /* an all-numeric top label: an address such as 192.0.2.1, no domain */
+    const char *top = strrchr(d, '.') + 1;
+    return top[strspn(top, "0123456789")] != 0;
+}
+
 /* domain-spec = macro-string domain-end ; domain-end = ( "." toplabel [ "." ] ) / macro-expand.
  * A domain-spec without macros must also be a valid domain name. */
 static bool check_domain_spec(const char *s, size_t len, bool *macro)
