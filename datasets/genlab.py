@@ -783,9 +783,10 @@ class Model:
                 codes.add("dmarc_none")
             if pol in ("quarantine", "reject") and spf_broken:
                 codes.add("dmarc_enforced_without_spf")
-        # ---- provider mismatch
-        if usable and tree is not None:
-            provs = {provider_of(ex) for ex in usable}
+        # ---- provider mismatch: the exchanges belong to P when every
+        # exchange (the null MX aside) is P's, usable or not (SPEC)
+        if exchanges and tree is not None:
+            provs = {provider_of(ex) for ex in exchanges}
             if len(provs) == 1:
                 p = provs.pop()
                 if p and PROVIDERS[p][0] == "mailbox":
@@ -1281,7 +1282,11 @@ class Lab:
         return {"mx_same_addresses"}, ["mx"], None
 
     def mx_ttl(self, d):
-        ttl = self.rng.choice([86400, 86401, 86401, 172800, 604800])
+        # in turn, so that every population (5 such domains at least) has
+        # the boundary case once and four TTLs above it
+        ttls = [86401, 86400, 172800, 604800, 86401]
+        self.ttl_turn = getattr(self, "ttl_turn", -1) + 1
+        ttl = ttls[self.ttl_turn % len(ttls)]
         e = "mail." + d
         self.host(e)
         self.add(d, "MX", (10, e), ttl=ttl)
@@ -1318,6 +1323,37 @@ class Lab:
         self.mx_zoho(d)
         return set(), None, ["include:one.zoho.com", "include:spf.protection.outlook.com", "~all"]
 
+    OTHER_MAILBOX_SPF = ["include:_spf.google.com", "include:zoho.com",
+                         "include:_spf.mail.yahoo.com"]
+
+    def mx_mig_gone(self, d):
+        """MX left at the former provider, which has already removed the
+        tenant (NXDOMAIN); SPF names only the new provider."""
+        self.add(d, "MX", (0, d.replace(".", "-") + ".mail.protection.outlook.com"))
+        return ({"mx_nxdomain", "mx_all_unusable", "provider_mismatch"}, None,
+                [self.rng.choice(self.OTHER_MAILBOX_SPF), "~all"])
+
+    def mx_mig_noaddr(self, d):
+        """MX left at the former provider, whose name for the tenant is left
+        without addresses."""
+        t = d.replace(".", "-") + ".mail.protection.outlook.com"
+        self.add(t, "TXT", "ms-domain-verification=%08x" % self.rng.getrandbits(32))
+        self.add(d, "MX", (0, t))
+        return ({"mx_no_address", "mx_all_unusable", "provider_mismatch"}, None,
+                [self.rng.choice(self.OTHER_MAILBOX_SPF), "~all"])
+
+    def mx_mig_mixed(self, d):
+        """One provider plus the domain's own backup: the exchanges do not
+        all belong to the provider, so no mismatch, usable backup or not."""
+        self.mx_google1(d)
+        b = self.rng.choice(["backup.", "mx2.", "fallback."]) + d
+        self.add(d, "MX", (20, b))
+        spf = ["include:spf.protection.outlook.com", "a:" + b, "-all"]
+        if self.rng.random() < 0.5:
+            self.host(b, v6=False)
+            return set(), None, spf
+        return {"mx_nxdomain"}, None, spf
+
     def mx_gateway(self, d):
         """A filtering gateway in front of a mailbox provider: no mismatch."""
         if self.rng.random() < 0.5:
@@ -1347,6 +1383,7 @@ MX_SCENARIOS = [
     ("lame_domain", 0.0015, 3),
     ("mig_g_ms", 0.0015, 2), ("mig_ms_g", 0.0015, 2), ("mig_nested", 0.0015, 2),
     ("mig_nested_ok", 0.001, 1), ("mig_both", 0.001, 1), ("gateway", 0.002, 2),
+    ("mig_gone", 0.0015, 2), ("mig_noaddr", 0.001, 2), ("mig_mixed", 0.0015, 3),
 ]
 BULK = {"google", "google1", "microsoft", "yahoo", "zoho", "proofpoint", "mimecast",
         "hostco", "self", "implicit", "nomail", "null", "nx"}
@@ -1365,7 +1402,7 @@ DMARC_SCENARIOS = [
 ]
 SUB_FRACTION = 0.06
 FIXED_SPF = {"null", "null10", "self_uncovered", "mig_g_ms", "mig_ms_g", "mig_nested",
-             "mig_nested_ok", "mig_both", "gateway"}
+             "mig_nested_ok", "mig_both", "gateway", "mig_gone", "mig_noaddr", "mig_mixed"}
 NO_QUERY = {"nx", "lame_domain"}
 NOT_SELF_HOSTED = {"google", "google1", "microsoft", "yahoo", "zoho", "proofpoint", "mimecast",
                    "hostco", "implicit", "nomail"}

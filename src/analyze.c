@@ -127,23 +127,22 @@ static void add_id(uint16_t *ids, uint16_t *n, uint16_t id, struct mx_result *re
     mx_result_append(res, col, name, strlen(name));
 }
 
-/* provider_mismatch: every usable exchange is mailbox provider P's, and
- * SPF authorizes another mailbox provider but not P. */
+/* provider_mismatch (SPEC precise rules): the exchanges belong to mailbox
+ * provider P (every exchange, the null MX's "." aside, is attributed to P,
+ * usable or not: MX left at a former provider that has already removed the
+ * tenant is the case to catch), and SPF authorizes another mailbox
+ * provider but not P. */
 static bool provider_mismatch(const struct mx_providers *prov, const struct mx_mxset *set,
                               const struct mx_spf_info *spf)
 {
     uint16_t p = MX_PROVIDER_NONE;
-    unsigned usable = 0;
     for (unsigned i = 0; i < set->n; i++) {
-        if (!set->ex[i].usable)
-            continue;
         uint16_t id = mx_providers_by_exchange(prov, set->ex[i].name);
-        if (id == MX_PROVIDER_NONE || (usable > 0 && id != p))
+        if (id == MX_PROVIDER_NONE || (i > 0 && id != p))
             return false;
         p = id;
-        usable++;
     }
-    if (usable == 0 || mx_providers_kind(prov, p) != MX_PROVIDER_MAILBOX)
+    if (set->n == 0 || mx_providers_kind(prov, p) != MX_PROVIDER_MAILBOX)
         return false;
     bool has_p = false, other = false;
     for (unsigned i = 0; i < spf->n_includes && i < MX_SPF_MAX_INCLUDES; i++) {

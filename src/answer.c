@@ -81,6 +81,11 @@ bool mx_answer_add_mx(struct mx_answer **ap, uint16_t pref, const char *name)
     return true;
 }
 
+bool mx_answer_add_ptr(struct mx_answer **ap, const char *name)
+{
+    return mx_answer_add_mx(ap, 0, name); /* same layout, the preference unused */
+}
+
 bool mx_answer_add_ip(struct mx_answer **ap, const struct mx_ip *ip)
 {
     size_t n = ip->family == 4 ? 4 : 16;
@@ -117,7 +122,8 @@ bool mx_answer_next(const struct mx_answer *a, size_t *off, struct mx_rdata *out
     const unsigned char *p = a->data + o;
     memset(out, 0, sizeof *out);
     switch (a->qtype) {
-    case MX_T_MX: {
+    case MX_T_MX:
+    case MX_T_PTR: {
         size_t nl = (size_t)p[2] << 8 | p[3];
         out->pref = (uint16_t)(p[0] << 8 | p[1]);
         out->name = (const char *)p + 4;
@@ -155,6 +161,30 @@ bool mx_answer_get(const struct mx_answer *a, unsigned i, struct mx_rdata *out)
 static uint16_t rd16(const unsigned char *p)
 {
     return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* One label byte in presentation form (lowercased) into esc (at most 4
+ * bytes, no NUL); returns its length. */
+static size_t escape_byte(unsigned char ch, char *esc)
+{
+    if (ch >= 'A' && ch <= 'Z') {
+        esc[0] = (char)(ch + 32);
+        return 1;
+    }
+    if (ch == '.' || ch == '\\') {
+        esc[0] = '\\';
+        esc[1] = (char)ch;
+        return 2;
+    }
+    if (ch > 0x20 && ch < 0x7f) {
+        esc[0] = (char)ch;
+        return 1;
+    }
+    esc[0] = '\\';
+    esc[1] = (char)('0' + ch / 100);
+    esc[2] = (char)('0' + ch / 10 % 10);
+    esc[3] = (char)('0' + ch % 10);
+    return 4;
 }
 
 bool mx_wire_name(const unsigned char *buf, size_t len, size_t *off, char *out, size_t outlen)
@@ -196,28 +226,16 @@ bool mx_wire_name(const unsigned char *buf, size_t len, size_t *off, char *out, 
             out[w++] = '.';
         }
         for (unsigned i = 0; i < c; i++) {
-            unsigned char ch = buf[o + i];
-            if (ch >= 'A' && ch <= 'Z') {
-                if (w + 1 >= outlen)
-                    return false;
-                out[w++] = (char)(ch + 32);
-            } else if (ch > 0x20 && ch < 0x7f && ch != '.' && ch != '\\') {
-                if (w + 1 >= outlen)
-                    return false;
-                out[w++] = (char)ch;
-            } else if (ch == '.' || ch == '\\') {
-                if (w + 2 >= outlen)
-                    return false;
-                out[w++] = '\\';
-                out[w++] = (char)ch;
-            } else { /* \DDD */
-                if (w + 4 >= outlen)
-                    return false;
-                out[w++] = '\\';
-                out[w++] = (char)('0' + ch / 100);
-                out[w++] = (char)('0' + ch / 10 % 10);
-                out[w++] = (char)('0' + ch % 10);
+            if (w + 4 < outlen) {
+                w += escape_byte(buf[o + i], out + w);
+                continue;
             }
+            char esc[5];
+            size_t el = escape_byte(buf[o + i], esc);
+            if (w + el >= outlen)
+                return false;
+            memcpy(out + w, esc, el);
+            w += el;
         }
         o += c;
     }
@@ -277,6 +295,44 @@ static bool skip_name(const unsigned char *buf, size_t len, size_t *off)
     }
 }
 
+/* The query name as mx_wire_name writes the question back: the query was
+ * built from qname by mx_dns_build_query, where \DDD is a decimal byte, a
+ * backslash before another character takes it literally, and every other
+ * byte stands for itself. Most names have nothing to rewrite and are
+ * copied. false when it does not fit. */
+static bool canonical_qname(const char *qname, char *out, size_t outlen)
+{
+    size_t w = 0;
+    for (const char *p = qname; *p; p++) {
+        char esc[5];
+        size_t el;
+        unsigned char ch = (unsigned char)*p;
+        if (ch == '.') {
+            esc[0] = '.';
+            el = 1;
+        } else {
+            if (ch == '\\' && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' &&
+                p[3] >= '0' && p[3] <= '9') {
+                unsigned v = (unsigned)(p[1] - '0') * 100 + (unsigned)(p[2] - '0') * 10 +
+                             (unsigned)(p[3] - '0');
+                if (v > 255)
+                    return false;
+                ch = (unsigned char)v;
+                p += 3;
+            } else if (ch == '\\' && p[1]) {
+                ch = (unsigned char)*++p;
+            }
+            el = escape_byte(ch, esc);
+        }
+        if (w + el >= outlen)
+            return false;
+        memcpy(out + w, esc, el);
+        w += el;
+    }
+    out[w] = 0;
+    return true;
+}
+
 static bool owner_is(const unsigned char *buf, size_t len, size_t off, const char *name)
 {
     char tmp[1024];
@@ -286,9 +342,12 @@ static bool owner_is(const unsigned char *buf, size_t len, size_t off, const cha
     return strcasecmp(tmp, name) == 0;
 }
 
-struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, const char *qname,
+struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, const char *asked,
                                       uint16_t qtype)
 {
+    char qname[1024];
+    if (!canonical_qname(asked, qname, sizeof qname))
+        return mx_answer_failure(MX_RC_FORMERR, qtype);
     if (len < 12)
         return mx_answer_failure(MX_RC_FORMERR, qtype);
     unsigned qd = rd16(buf + 4), an = rd16(buf + 6);
@@ -417,6 +476,13 @@ struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, cons
             }
             if (ok)
                 mx_answer_add_txt(&a, tmp, w);
+        } else if (qtype == MX_T_PTR) {
+            char name[1024];
+            size_t o = rrs[i].rdata;
+            if (!mx_wire_name(buf, len, &o, name, sizeof name) || o != rrs[i].rdata + rl)
+                ok = false;
+            else
+                mx_answer_add_ptr(&a, name);
         }
         if (!ok) {
             free(a);

@@ -146,7 +146,9 @@ void mx_opts_usage(FILE *f, enum mx_command cmd)
     case MX_CMD_SPF:
         fprintf(f, "usage: mxscan spf DOMAIN --ip ADDR [--sender LOCAL@DOMAIN] [--helo NAME]\n\n"
                    "Evaluates check_host() of RFC 7208 for ADDR and DOMAIN and prints the\n"
-                   "result, the term that decided it and the look-up counts.\n\n");
+                   "result, the term that decided it and the look-up counts, and on fail\n"
+                   "the domain's exp= explanation. A DOMAIN that is no valid domain name\n"
+                   "(RFC 7208 4.3: e.g. a 64-octet label or [192.0.2.1]) gives none.\n\n");
         break;
     }
     fprintf(f, "options:\n");

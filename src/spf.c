@@ -68,7 +68,7 @@ static void add_include(struct mx_spf_info *out, const char *name)
 /* A macro-free domain-spec as an oracle name. */
 static bool target_name(const struct mx_spf_term *t, char *out, size_t outlen)
 {
-    struct mx_spf_macro_ctx none = {NULL, NULL, "", NULL};
+    struct mx_spf_macro_ctx none = {.domain = ""};
     return !t->macro && t->domain &&
            mx_spf_expand_domain(&none, t->domain, t->domain_len, out, outlen);
 }

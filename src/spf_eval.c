@@ -1,4 +1,7 @@
-/* check_host() of RFC 7208 sections 4 to 6 over an mx_oracle.
+/* check_host() of RFC 7208 sections 4 to 6 over an mx_oracle, with the
+ * ptr mechanism and %{p} (PTR look-up of the client address, names
+ * validated by A/AAAA, section 5.5) and, for `mxscan spf` only, the exp=
+ * explanation of a fail (section 6.2).
  *
  * The evaluation is sequential (first match wins), but to save round trips
  * a mechanism whose answer is pending is treated as "no match" for the rest
@@ -9,11 +12,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mx/names.h"
 #include "mx/spf.h"
 
 #define MAX_LOOKUPS 10  /* RFC 7208 4.6.4: DNS-querying terms */
 #define MAX_VOIDS 2     /* RFC 7208 4.6.4: void look-ups */
 #define MAX_MX_NAMES 10 /* RFC 7208 4.6.4: exchanges of one mx mechanism */
+#define MAX_PTR_NAMES 10 /* RFC 7208 4.6.4: PTR names validated, the rest ignored */
 #define MAX_DEPTH 16    /* include/redirect nesting (the term limit stops loops first) */
 #define NAME_BUF 256
 
@@ -27,6 +32,16 @@ struct eval {
     unsigned lookups, voids;
     bool pending; /* some answer was missing: the result is not final */
     struct mx_spf_trace *trace;
+    bool explain;              /* remember the exp= of the record that fails */
+    uint64_t now;              /* %{t} in the explanation */
+    char exp_spec[512];        /* that exp= domain-spec, "" when none */
+    char exp_domain[NAME_BUF]; /* that record's domain: %{d} of the explanation */
+};
+
+/* Validated names of the client address (RFC 7208 5.5). */
+struct ptr_names {
+    unsigned n;
+    char name[MAX_PTR_NAMES][NAME_BUF];
 };
 
 const char *mx_spf_result_name(enum mx_spf_result r)
@@ -75,21 +90,6 @@ static bool is_void(const struct mx_answer *a)
 static bool is_failure(const struct mx_answer *a)
 {
     return a->rc != MX_RC_NOERROR && a->rc != MX_RC_NXDOMAIN;
-}
-
-/* RFC 7208 4.3: a malformed or single-label domain gives "none". */
-static bool domain_ok(const char *d)
-{
-    size_t n = strlen(d), start = 0;
-    if (n == 0 || n > 253 || !strchr(d, '.'))
-        return false;
-    for (size_t i = 0; i <= n; i++)
-        if (i == n || d[i] == '.') {
-            if (i == start || i - start > 63)
-                return false;
-            start = i + 1;
-        }
-    return true;
 }
 
 /* A void look-up; M_PERMERROR once there are more than two. */
@@ -195,16 +195,110 @@ static enum match mech_exists(struct eval *e, const char *target, unsigned flags
     return M_YES;
 }
 
+/* RFC 7208 5.5: the names of the PTR records of the client address (the
+ * first 10 in answer order; the others are ignored) whose A (IPv4 client)
+ * or AAAA (IPv6) records hold the address. under: only names equal to it or
+ * below it are validated (the ptr mechanism needs no others); NULL: all
+ * (%{p}). A failed PTR look-up gives no name; a failed address look-up
+ * skips its name. Names with bytes outside host-name syntax (escaped by
+ * the wire reader) are skipped. Look-ups share the cache: the same address
+ * is checked for many domains. */
+static enum match validated(struct eval *e, const char *under, struct ptr_names *out)
+{
+    char rev[96];
+    uint16_t qt = e->ip.family == 4 ? MX_T_A : MX_T_AAAA;
+    uint8_t full = e->ip.family == 4 ? 32 : 128;
+    struct mx_rdata rd;
+    size_t off = 0;
+    unsigned k = 0;
+    bool pending = false;
+
+    /* the reverse-mapping name: in-addr.arpa, or nibbles under ip6.arpa */
+    static const char revspec[] = "%{ir}.%{v}.arpa";
+    struct mx_spf_macro_ctx rc = {.ip = &e->ip, .domain = ""};
+    out->n = 0;
+    if (!mx_spf_expand_domain(&rc, revspec, sizeof revspec - 1, rev, sizeof rev))
+        return M_NO;
+    const struct mx_answer *pa = mx_oracle_get(e->o, rev, MX_T_PTR, MX_Q_SHARED);
+    if (!pa)
+        return M_PENDING;
+    if (pa->rc != MX_RC_NOERROR)
+        return M_NO;
+    while (k < MAX_PTR_NAMES && mx_answer_next(pa, &off, &rd)) {
+        k++;
+        size_t nl = strlen(rd.name);
+        if (nl == 0 || nl >= NAME_BUF || strchr(rd.name, '\\'))
+            continue;
+        if (under && !mx_name_has_suffix(rd.name, under))
+            continue;
+        const struct mx_answer *a = mx_oracle_get(e->o, rd.name, qt, MX_Q_SHARED);
+        if (!a) {
+            pending = true;
+            continue;
+        }
+        if (a->rc != MX_RC_NOERROR || match_addrs(a, &e->ip, full) != M_YES)
+            continue;
+        memcpy(out->name[out->n++], rd.name, nl + 1);
+    }
+    return pending ? M_PENDING : M_NO;
+}
+
+/* ptr[:domain]: some validated name is the target or below it. */
+static enum match mech_ptr(struct eval *e, const char *target)
+{
+    struct ptr_names v;
+    if (validated(e, target, &v) == M_PENDING)
+        return M_PENDING;
+    return v.n > 0 ? M_YES : M_NO;
+}
+
+/* %{p} (RFC 7208 7.3): the validated name that is the domain, else one
+ * below the domain, else any (the first in answer order); "unknown" when
+ * none validates. */
+static enum match ptr_macro(struct eval *e, const char *domain, char *out, size_t outlen)
+{
+    struct ptr_names v;
+    const char *pick = NULL;
+    if (validated(e, NULL, &v) == M_PENDING)
+        return M_PENDING;
+    for (unsigned i = 0; i < v.n && !pick; i++)
+        if (strcmp(v.name[i], domain) == 0)
+            pick = v.name[i];
+    for (unsigned i = 0; i < v.n && !pick; i++)
+        if (mx_name_has_suffix(v.name[i], domain))
+            pick = v.name[i];
+    if (!pick && v.n > 0)
+        pick = v.name[0];
+    snprintf(out, outlen, "%s", pick ? pick : "unknown");
+    return M_YES;
+}
+
+/* Expands a domain-spec of the record of domain into target, looking up
+ * %{p} first when the spec uses it. M_YES: done; M_NO: the expansion is no
+ * domain name; M_PENDING. */
+static enum match expand_target(struct eval *e, const char *domain, const char *spec,
+                                size_t len, char *target, size_t tlen)
+{
+    char p[NAME_BUF];
+    struct mx_spf_macro_ctx ctx = {&e->ip, e->sender, domain, e->helo, NULL, NULL, e->now};
+    if (mx_spf_uses_macro(spec, len, 'p')) {
+        if (ptr_macro(e, domain, p, sizeof p) == M_PENDING)
+            return M_PENDING;
+        ctx.ptr = p;
+    }
+    return mx_spf_expand_domain(&ctx, spec, len, target, tlen) ? M_YES : M_NO;
+}
+
 static enum mx_spf_result check(struct eval *e, const char *domain, unsigned depth,
-                                bool *was_void);
+                                bool in_include, bool *was_void);
 
 /* include (RFC 7208 5.2) and redirect targets: check_host of the target,
  * counting a target without TXT as a void look-up. */
 static enum mx_spf_result recurse(struct eval *e, const char *target, unsigned depth,
-                                  enum match *void_err)
+                                  bool in_include, enum match *void_err)
 {
     bool v = false;
-    enum mx_spf_result r = check(e, target, depth + 1, &v);
+    enum mx_spf_result r = check(e, target, depth + 1, in_include, &v);
     *void_err = v ? add_void(e, target) : M_NO;
     return r;
 }
@@ -212,7 +306,7 @@ static enum mx_spf_result recurse(struct eval *e, const char *target, unsigned d
 static enum match mech_include(struct eval *e, const char *target, unsigned depth)
 {
     enum match verr;
-    enum mx_spf_result r = recurse(e, target, depth, &verr);
+    enum mx_spf_result r = recurse(e, target, depth, true, &verr);
     if (verr == M_PERMERROR)
         return M_PERMERROR;
     switch (r) {
@@ -246,6 +340,21 @@ static enum mx_spf_result qualifier_result(char q)
     default:
         return MX_SPF_PASS;
     }
+}
+
+/* RFC 7208 6.2: the record of domain fails; its exp= (if any) gives the
+ * explanation. Included records never get here (their fail is a no-match). */
+static void note_exp(struct eval *e, const struct mx_spf_record *rec, const char *domain)
+{
+    struct mx_spf_term t;
+    size_t off = 0;
+    e->exp_spec[0] = 0;
+    while (mx_spf_next_term(rec, &off, &t))
+        if (t.kind == MX_SPF_K_EXP && t.domain_len < sizeof e->exp_spec) {
+            memcpy(e->exp_spec, t.domain, t.domain_len);
+            e->exp_spec[t.domain_len] = 0;
+            snprintf(e->exp_domain, sizeof e->exp_domain, "%s", domain);
+        }
 }
 
 /* Fetches and selects the record of domain. NONE, TEMPERROR, PERMERROR or
@@ -287,9 +396,8 @@ static enum mx_spf_result fetch(struct eval *e, const char *domain, unsigned dep
 }
 
 static enum mx_spf_result check(struct eval *e, const char *domain, unsigned depth,
-                                bool *was_void)
+                                bool in_include, bool *was_void)
 {
-    struct mx_spf_macro_ctx ctx = {&e->ip, e->sender, domain, e->helo};
     struct mx_spf_record rec;
     struct mx_spf_term t;
     char target[NAME_BUF];
@@ -301,8 +409,10 @@ static enum mx_spf_result check(struct eval *e, const char *domain, unsigned dep
         explain(e, "include/redirect nesting too deep", domain);
         return MX_SPF_PERMERROR;
     }
-    if (!domain_ok(domain))
+    if (!mx_spf_domain_ok(domain)) {
+        explain(e, "not a valid domain name (RFC 7208 4.3)", domain);
         return MX_SPF_NONE;
+    }
     r = fetch(e, domain, depth, was_void, &rec);
     if (r != MX_SPF_PASS)
         return r;
@@ -330,11 +440,14 @@ static enum mx_spf_result check(struct eval *e, const char *domain, unsigned dep
                 m = M_PERMERROR;
                 break;
             }
-            if (t.kind == MX_SPF_K_PTR) /* no PTR data: never matches */
-                break;
             if (t.domain) {
-                if (!mx_spf_expand_domain(&ctx, t.domain, t.domain_len, target,
-                                          sizeof target)) {
+                enum match x =
+                    expand_target(e, domain, t.domain, t.domain_len, target, sizeof target);
+                if (x == M_PENDING) {
+                    m = M_PENDING;
+                    break;
+                }
+                if (x == M_NO) {
                     /* not a usable name: nothing to find there; an include
                      * of it is check_host "none" (RFC 7208 4.3), so permerror */
                     if (t.kind == MX_SPF_K_INCLUDE) {
@@ -352,6 +465,8 @@ static enum mx_spf_result check(struct eval *e, const char *domain, unsigned dep
                 m = mech_mx(e, target, &t, flags);
             else if (t.kind == MX_SPF_K_EXISTS)
                 m = mech_exists(e, target, flags);
+            else if (t.kind == MX_SPF_K_PTR)
+                m = mech_ptr(e, target);
             else
                 m = mech_include(e, target, depth);
             break;
@@ -367,8 +482,12 @@ static enum mx_spf_result check(struct eval *e, const char *domain, unsigned dep
         if (e->pending)
             return MX_SPF_PENDING;
         set_term(e, &t);
-        if (m == M_YES)
-            return qualifier_result(t.qualifier);
+        if (m == M_YES) {
+            r = qualifier_result(t.qualifier);
+            if (r == MX_SPF_FAIL && !in_include && e->explain)
+                note_exp(e, &rec, domain);
+            return r;
+        }
         return m == M_TEMPERROR ? MX_SPF_TEMPERROR : MX_SPF_PERMERROR;
     }
 
@@ -380,11 +499,16 @@ static enum mx_spf_result check(struct eval *e, const char *domain, unsigned dep
             set_term(e, &rec.redirect);
             return e->pending ? MX_SPF_PENDING : MX_SPF_PERMERROR;
         }
-        if (!mx_spf_expand_domain(&ctx, rec.redirect.domain, rec.redirect.domain_len, target,
-                                  sizeof target))
+        enum match x = expand_target(e, domain, rec.redirect.domain, rec.redirect.domain_len,
+                                     target, sizeof target);
+        if (x == M_PENDING)
+            return MX_SPF_PENDING;
+        if (x == M_NO) {
+            target[0] = 0;
             r = MX_SPF_NONE;
-        else
-            r = recurse(e, target, depth, &verr);
+        } else {
+            r = recurse(e, target, depth, in_include, &verr);
+        }
         if (e->pending || r == MX_SPF_PENDING)
             return MX_SPF_PENDING;
         if (verr == M_PERMERROR)
@@ -402,9 +526,45 @@ static enum mx_spf_result check(struct eval *e, const char *domain, unsigned dep
     return MX_SPF_NEUTRAL;
 }
 
-enum mx_spf_result mx_spf_check_host(struct mx_oracle *o, const struct mx_ip *ip,
-                                     const char *domain, const char *sender, const char *helo,
-                                     struct mx_spf_trace *trace)
+/* RFC 7208 6.2: the explanation of the fail, from the exp= that
+ * note_exp kept. M_NO when there is none or it is to be ignored (the
+ * domain-spec expands to no name, the TXT look-up fails or gives other than
+ * exactly one record, the text has a syntax error or non-ASCII bytes). */
+static enum match explanation(struct eval *e, char *out, size_t outlen)
+{
+    char target[NAME_BUF], p[NAME_BUF], text[2048];
+    struct mx_rdata rd;
+    struct mx_spf_macro_ctx ctx = {&e->ip, e->sender, e->exp_domain, e->helo, NULL, NULL,
+                                   e->now};
+
+    out[0] = 0;
+    if (!e->exp_spec[0])
+        return M_NO;
+    enum match x = expand_target(e, e->exp_domain, e->exp_spec, strlen(e->exp_spec), target,
+                                 sizeof target);
+    if (x != M_YES)
+        return x;
+    const struct mx_answer *a = mx_oracle_get(e->o, target, MX_T_TXT, 0);
+    if (!a)
+        return M_PENDING;
+    if (a->rc != MX_RC_NOERROR || a->count != 1 || !mx_answer_get(a, 0, &rd))
+        return M_NO;
+    if (mx_spf_uses_macro(rd.txt, rd.txt_len, 'p')) {
+        if (ptr_macro(e, e->exp_domain, p, sizeof p) == M_PENDING)
+            return M_PENDING;
+        ctx.ptr = p;
+    }
+    if (!mx_spf_expand_explain(&ctx, rd.txt, rd.txt_len, text, sizeof text))
+        return M_NO;
+    size_t tl = strlen(text) < outlen ? strlen(text) : outlen - 1; /* cut to fit */
+    memcpy(out, text, tl);
+    out[tl] = 0;
+    return M_YES;
+}
+
+static enum mx_spf_result run(struct mx_oracle *o, const struct mx_ip *ip, const char *domain,
+                              const char *sender, const char *helo, bool want_exp, uint64_t now,
+                              struct mx_spf_trace *trace)
 {
     static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     struct mx_spf_trace scratch;
@@ -422,6 +582,8 @@ enum mx_spf_result mx_spf_check_host(struct mx_oracle *o, const struct mx_ip *ip
     e.trace = trace;
     e.ip = *ip;
     e.helo = helo;
+    e.explain = want_exp;
+    e.now = now;
     if (ip->family == 6 && memcmp(ip->b, mapped, 12) == 0) { /* RFC 7208 5: as IPv4 */
         memset(&e.ip, 0, sizeof e.ip);
         e.ip.family = 4;
@@ -429,8 +591,10 @@ enum mx_spf_result mx_spf_check_host(struct mx_oracle *o, const struct mx_ip *ip
     }
     if (n > 0 && domain[n - 1] == '.')
         n--;
-    if (n >= sizeof dom)
+    if (n >= sizeof dom) {
+        explain(&e, "not a valid domain name (RFC 7208 4.3)", NULL);
         return MX_SPF_NONE;
+    }
     for (size_t i = 0; i < n; i++)
         dom[i] = (char)(domain[i] >= 'A' && domain[i] <= 'Z' ? domain[i] + 32 : domain[i]);
     dom[n] = 0;
@@ -440,12 +604,30 @@ enum mx_spf_result mx_spf_check_host(struct mx_oracle *o, const struct mx_ip *ip
     }
     e.sender = sender;
 
-    enum mx_spf_result r = check(&e, dom, 0, &v);
+    enum mx_spf_result r = check(&e, dom, 0, false, &v);
     trace->lookups = e.lookups;
     trace->voids = e.voids;
     if (e.pending || r == MX_SPF_PENDING)
         return MX_SPF_PENDING;
     if (r == MX_SPF_NONE)
         trace->term[0] = 0;
+    if (r == MX_SPF_FAIL && want_exp &&
+        explanation(&e, trace->explanation, sizeof trace->explanation) == M_PENDING)
+        return MX_SPF_PENDING;
     return r;
+}
+
+enum mx_spf_result mx_spf_check_host(struct mx_oracle *o, const struct mx_ip *ip,
+                                     const char *domain, const char *sender, const char *helo,
+                                     struct mx_spf_trace *trace)
+{
+    return run(o, ip, domain, sender, helo, false, 0, trace);
+}
+
+enum mx_spf_result mx_spf_check_host_explain(struct mx_oracle *o, const struct mx_ip *ip,
+                                             const char *domain, const char *sender,
+                                             const char *helo, uint64_t now,
+                                             struct mx_spf_trace *trace)
+{
+    return run(o, ip, domain, sender, helo, true, now, trace);
 }

@@ -184,6 +184,16 @@ static bool labels_ok(const char *s, size_t n)
     return true;
 }
 
+bool mx_spf_domain_ok(const char *d)
+{
+    size_t n = strlen(d);
+    if (!labels_ok(d, n) || !memchr(d, '.', n) || d[0] == '[')
+        return false;
+    /* an all-numeric top label: an address such as 192.0.2.1, no domain */
+    const char *top = strrchr(d, '.') + 1;
+    return top[strspn(top, "0123456789")] != 0;
+}
+
 /* domain-spec = macro-string domain-end ; domain-end = ( "." toplabel [ "." ] ) / macro-expand.
  * A domain-spec without macros must also be a valid domain name. */
 static bool check_domain_spec(const char *s, size_t len, bool *macro)
@@ -496,10 +506,11 @@ static bool put(char *out, size_t outlen, size_t *o, const char *s, size_t n)
     return true;
 }
 
-/* %{i}: dotted quad, or 32 dot-separated nibbles for IPv6. */
+/* %{i}: dotted quad, or 32 dot-separated nibbles for IPv6 (upper case, as
+ * RFC 7208 7.4 writes them: it shows in explanations; names fold case). */
 static void ip_dotted(const struct mx_ip *ip, char *buf, size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
+    static const char hex[] = "0123456789ABCDEF";
     if (ip->family == 4) {
         snprintf(buf, len, "%u.%u.%u.%u", ip->b[0], ip->b[1], ip->b[2], ip->b[3]);
         return;
@@ -515,7 +526,7 @@ static void ip_dotted(const struct mx_ip *ip, char *buf, size_t len)
         buf[o < len ? o : len - 1] = 0;
 }
 
-/* The value of a macro letter (before transformers). */
+/* The value of a macro letter (before transformers), RFC 7208 7.3. */
 static const char *macro_value(const struct mx_spf_macro_ctx *c, char letter, char *buf,
                                size_t len)
 {
@@ -549,9 +560,14 @@ static const char *macro_value(const struct mx_spf_macro_ctx *c, char letter, ch
         return c->ip->family == 4 ? "in-addr" : "ip6";
     case 'h':
         return c->helo ? c->helo : c->domain;
+    case 'p':
+        return c->ptr ? c->ptr : "unknown";
+    case 'r':
+        return c->receiver ? c->receiver : "unknown";
     case 't':
-        return "0"; /* only in explanations, which are not fetched */
-    default:        /* p (no PTR look-ups) and r */
+        snprintf(buf, len, "%llu", (unsigned long long)c->now);
+        return buf;
+    default:
         return "unknown";
     }
 }
@@ -639,12 +655,8 @@ bool mx_spf_expand_domain(const struct mx_spf_macro_ctx *c, const char *spec, si
     if (!mx_spf_expand(c, spec, len, buf, sizeof buf))
         return false;
     size_t n = strlen(buf);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)buf[i];
-        if (ch < 0x21 || ch > 0x7e)
-            return false;
-        buf[i] = (char)lower(ch);
-    }
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (char)lower((unsigned char)buf[i]);
     if (n > 0 && buf[n - 1] == '.')
         buf[--n] = 0;
     const char *p = buf;
@@ -655,9 +667,44 @@ bool mx_spf_expand_domain(const struct mx_spf_macro_ctx *c, const char *spec, si
         n -= (size_t)(dot + 1 - p);
         p = dot + 1;
     }
-    if (!labels_ok(p, n) || n >= outlen)
+    if (!labels_ok(p, n))
         return false;
-    memcpy(out, p, n);
-    out[n] = 0;
+    /* Any octet may stand in a label (%_ gives a space): the name goes to
+     * the resolver as it is, a backslash escaped for ares_create_query. */
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (o + 2 >= outlen)
+            return false;
+        if (p[i] == '\\')
+            out[o++] = '\\';
+        out[o++] = p[i];
+    }
+    out[o] = 0;
     return true;
+}
+
+bool mx_spf_uses_macro(const char *s, size_t len, char letter)
+{
+    for (size_t i = 0; i < len;) {
+        struct macro m;
+        size_t n = s[i] == '%' ? macro_parse(s + i, len - i, &m) : 0;
+        if (n == 0) {
+            i++;
+            continue;
+        }
+        if (m.letter && lower((unsigned char)m.letter) == letter)
+            return true;
+        i += n;
+    }
+    return false;
+}
+
+bool mx_spf_expand_explain(const struct mx_spf_macro_ctx *c, const char *s, size_t len,
+                           char *out, size_t outlen)
+{
+    /* explain-string = *( macro-string / SP ): visible ASCII and spaces only */
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+            return false;
+    return mx_spf_expand(c, s, len, out, outlen);
 }

@@ -14,6 +14,7 @@
 
 #define MX_T_A 1
 #define MX_T_CNAME 5
+#define MX_T_PTR 12
 #define MX_T_MX 15
 #define MX_T_TXT 16
 #define MX_T_AAAA 28
@@ -39,8 +40,10 @@ const char *mx_rc_name(enum mx_rc rc);
 
 struct mx_rdata {
     uint16_t pref;       /* MX */
-    const char *name;    /* MX exchange: presentation form, lowercased, no trailing
-                            dot, "" for the root; bytes outside LDH escaped as \DDD */
+    const char *name;    /* MX exchange, PTR target: presentation form, lowercased,
+                            no trailing dot, "" for the root; "." and "\\" in a label
+                            escaped with a backslash, other bytes outside
+                            %x21-7E as \DDD (see mx_wire_name) */
     struct mx_ip ip;     /* A, AAAA */
     const char *txt;     /* TXT: the character-strings joined without separator */
     size_t txt_len;      /* may contain NUL bytes */
@@ -71,7 +74,11 @@ static inline bool mx_answer_nodata(const struct mx_answer *a)
 }
 
 /* Parses a raw DNS response to a query for (qname, qtype). Malformed input
- * gives rc MX_RC_FORMERR, never a crash. The result is malloc'ed; free(). */
+ * gives rc MX_RC_FORMERR, never a crash. The result is malloc'ed; free().
+ * qname is the name as the query was built from it (ares_create_query: a
+ * backslash takes the next byte literally, every other byte is itself, so
+ * a label may hold spaces or '%' from SPF macros); it is compared with the
+ * records' owners in mx_wire_name's form. */
 struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, const char *qname,
                                       uint16_t qtype);
 /* An answer carrying only an outcome (timeout, servfail ...). malloc'ed. */
@@ -80,6 +87,8 @@ struct mx_answer *mx_answer_failure(enum mx_rc rc, uint16_t qtype);
 /* Builder, for tests and for the wire reader. */
 struct mx_answer *mx_answer_new(enum mx_rc rc, uint16_t qtype, uint32_t ttl, bool cname);
 bool mx_answer_add_mx(struct mx_answer **a, uint16_t pref, const char *name);
+/* A PTR record (answers of qtype MX_T_PTR). */
+bool mx_answer_add_ptr(struct mx_answer **a, const char *name);
 bool mx_answer_add_ip(struct mx_answer **a, const struct mx_ip *ip);
 bool mx_answer_add_txt(struct mx_answer **a, const char *txt, size_t len);
 

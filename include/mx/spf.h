@@ -57,14 +57,26 @@ struct mx_spf_trace {
     char term[256];      /* the term that decided the result, "" for default */
     unsigned lookups;    /* DNS-querying terms evaluated */
     unsigned voids;      /* void look-ups met */
-    char explain[256];   /* why a permerror/temperror happened */
+    char explain[256];   /* why a permerror/temperror/none happened */
+    char explanation[512]; /* fail only, mx_spf_check_host_explain: the domain's
+                              exp= text, expanded; "" when none */
 };
 
 /* check_host(ip, domain, sender) of RFC 7208 section 4. helo may be NULL.
- * Returns MX_SPF_PENDING while answers are missing. */
+ * Returns MX_SPF_PENDING while answers are missing. The ptr mechanism and
+ * %{p} look up the PTR records of ip and validate at most 10 of the names
+ * (A or AAAA, RFC 7208 5.5); explanations are not fetched. */
 enum mx_spf_result mx_spf_check_host(struct mx_oracle *o, const struct mx_ip *ip,
                                      const char *domain, const char *sender, const char *helo,
                                      struct mx_spf_trace *trace);
+/* check_host(), and on "fail" the explanation of RFC 7208 6.2: the exp=
+ * of the record that failed (not one of an included record), its TXT
+ * record expanded (now is %{t}; %{r} is "unknown") into trace->explanation.
+ * Only `mxscan spf` asks for it: a scan never fetches explanations. */
+enum mx_spf_result mx_spf_check_host_explain(struct mx_oracle *o, const struct mx_ip *ip,
+                                             const char *domain, const char *sender,
+                                             const char *helo, uint64_t now,
+                                             struct mx_spf_trace *trace);
 
 /* --- Parser (RFC 7208 sections 4.5, 4.6, 5, 6, 7), used by the analysis,
  * check_host and the fuzz target. No allocation: terms point into the text. */
@@ -124,15 +136,35 @@ struct mx_spf_macro_ctx {
     const char *sender;      /* %{s}; %{l} and %{o} are its parts */
     const char *domain;      /* %{d}: the current domain */
     const char *helo;        /* %{h}; NULL: the current domain */
+    const char *ptr;         /* %{p}: the validated name of ip; NULL: "unknown" */
+    const char *receiver;    /* %{r} (explanations only); NULL: "unknown" */
+    uint64_t now;            /* %{t} (explanations only): seconds since the epoch */
 };
-/* Expands a macro-string into out (NUL-terminated). false on a syntax
- * error or when out is too small. %{p} expands to "unknown" (no PTR look-ups). */
+/* Expands a macro-string into out (NUL-terminated): every letter of RFC
+ * 7208 7.3, transformers (digits, r), delimiters (.-+,/_=), %% %_ %- and
+ * the URL escaping of upper-case letters. false on a syntax error or when
+ * out is too small. Whether c, r, t may appear is the parser's business. */
 bool mx_spf_expand(const struct mx_spf_macro_ctx *c, const char *s, size_t len, char *out,
                    size_t outlen);
-/* Expands a domain-spec to the name to look up: lowercase, no trailing dot,
- * left labels dropped while longer than 253 (RFC 7208 4.8). false when the
- * result is not a usable domain name (empty or over-long label, bad bytes). */
+/* Expands a domain-spec to the name to look up: ASCII lowercase, no
+ * trailing dot, left labels dropped while longer than 253 octets (RFC 7208
+ * 4.8). Any octet may stand in a label (%_ is a space, %% a '%'); the
+ * result is an oracle name, a backslash written "\\" (ares_create_query's
+ * escape). false when it is no domain name (empty or over-long label). */
 bool mx_spf_expand_domain(const struct mx_spf_macro_ctx *c, const char *spec, size_t len,
                           char *out, size_t outlen);
+/* Expands the text of an explanation (RFC 7208 6.2: explain-string, where
+ * c, r and t are allowed). false when it has a byte outside visible ASCII
+ * and space, or a bad macro: the explanation is then ignored. */
+bool mx_spf_expand_explain(const struct mx_spf_macro_ctx *c, const char *s, size_t len,
+                           char *out, size_t outlen);
+/* The macro-string s[0..len) uses the macro letter (lower case) anywhere. */
+bool mx_spf_uses_macro(const char *s, size_t len, char letter);
+
+/* RFC 7208 4.3: domain is usable as check_host()'s <domain> (lowercase, no
+ * trailing dot): at most 253 octets, two labels or more, each of 1 to 63
+ * octets, and not an address literal ("[192.0.2.1]", or an all-numeric top
+ * label). check_host() gives "none" for any other. */
+bool mx_spf_domain_ok(const char *domain);
 
 #endif

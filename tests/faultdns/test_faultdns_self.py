@@ -396,6 +396,30 @@ def main_tests(binary, tmp):
     check(len(lines) == st["queries"], "log: one line per query")
 
 
+def escaped_name_tests(binary, tmp):
+    """\\DDD in zone names: labels with a space, '%' or '/' (SPF macros make
+    such names)."""
+    zone = ("odd\\032name%.test A 300 192.0.2.12\n"
+            "esc.test CNAME 300 odd\\032name%.test\n"
+            "slash\\047x.test A 300 192.0.2.13\n")  # "/" would make a rule
+    p, port, _, _ = start(binary, tmp, zone)
+    try:
+        r = parse(q(port, "odd name%.test", "A")[1])
+        check(r["rcode"] == 0 and r["an"] and r["an"][0]["data"] == "192.0.2.12",
+              "escaped name: \\032 is a space")
+        r = parse(q(port, "ODD name%.test", "A")[1])
+        check(r["rcode"] == 0 and len(r["an"]) == 1, "escaped name: case-insensitive")
+        r = parse(q(port, "esc.test", "A")[1])
+        check([a["type"] for a in r["an"]] == [5, 1] and r["an"][0]["data"] == "odd name%.test",
+              "escaped name: cname target on the wire")
+        r = parse(q(port, "odd\\032name%.test", "A")[1])
+        check(r["rcode"] == 3, "escaped name: the backslash text is another name")
+        r = parse(q(port, "slash/x.test", "A")[1])
+        check(r["rcode"] == 0 and len(r["an"]) == 1, "escaped name: \\047 is a slash")
+    finally:
+        stop(p)
+
+
 def die_and_stop_tests(binary, tmp):
     p, port, stats, _ = start(binary, tmp, "ok.test MX 300 10 mx.ok.test\n* die-after 3\n",
                               "--stop-after", "5")
@@ -437,6 +461,8 @@ def main():
     binary = sys.argv[1]
     with tempfile.TemporaryDirectory() as tmp:
         main_tests(binary, tmp)
+    with tempfile.TemporaryDirectory() as tmp:
+        escaped_name_tests(binary, tmp)
     with tempfile.TemporaryDirectory() as tmp:
         die_and_stop_tests(binary, tmp)
     with tempfile.TemporaryDirectory() as tmp:

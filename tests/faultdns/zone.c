@@ -1,4 +1,5 @@
 /* faultdns zone file: records, fault rules, name lookup (see README.md). */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,31 +137,69 @@ bool fdns_parse_type(const char *s, uint16_t *t)
 
 /* ---- names ---- */
 
-/* Zone-file name -> lowercase key without trailing dot ("." for the root). */
+/* One label byte as a key writes it (the same form as parse_qname in wire.c). */
+static size_t key_byte(unsigned char c, char *out)
+{
+  if (c >= 'A' && c <= 'Z') {
+    out[0] = (char)(c + 32);
+    return 1;
+  }
+  if (c > ' ' && c < 127 && c != '.' && c != '\\' && c != '"' && c != '/') {
+    out[0] = (char)c;
+    return 1;
+  }
+  snprintf(out, 5, "\\%03u", (unsigned)c);
+  return 4;
+}
+
+/* Zone-file name -> lowercase key without trailing dot ("." for the root).
+ * A label byte may be written \DDD (decimal) or \c (c itself), e.g.
+ * "a\032b.test" for a label with a space; the key then shows odd bytes as
+ * \DDD, as the query parser does. */
 static bool norm_name(const char *in, char *out, size_t outsz)
 {
-  size_t n = strlen(in), label = 0, wire = 1;
+  size_t n = strlen(in), label = 0, wire = 1, k = 0;
   if (n == 0 || n >= outsz)
     return false;
   if (strcmp(in, ".") == 0) {
     strcpy(out, ".");
     return true;
   }
-  if (in[n - 1] == '.')
+  if (in[n - 1] == '.' && (n < 2 || in[n - 2] != '\\'))
     n--;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)in[i];
     if (c == '.') {
-      if (label == 0)
+      if (label == 0 || k + 1 >= outsz)
         return false;
       label = 0;
-    } else if (c <= ' ' || c >= 127 || c == '\\' || c == '"' || c == '/' || ++label > 63) {
+      out[k++] = '.';
+      wire++;
+      continue;
+    }
+    if (c == '\\') {
+      if (i + 3 < n && isdigit((unsigned char)in[i + 1]) && isdigit((unsigned char)in[i + 2]) &&
+          isdigit((unsigned char)in[i + 3])) {
+        unsigned v = (unsigned)(in[i + 1] - '0') * 100 + (unsigned)(in[i + 2] - '0') * 10 +
+                     (unsigned)(in[i + 3] - '0');
+        if (v > 255)
+          return false;
+        c = (unsigned char)v;
+        i += 3;
+      } else if (i + 1 < n) {
+        c = (unsigned char)in[++i];
+      } else {
+        return false;
+      }
+    } else if (c <= ' ' || c >= 127 || c == '"' || c == '/') {
       return false;
     }
+    if (++label > 63 || k + 5 >= outsz)
+      return false;
     wire++;
-    out[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : (char)c;
+    k += key_byte(c, out + k);
   }
-  out[n] = '\0';
+  out[k] = '\0';
   return label > 0 && wire <= 255;
 }
 
@@ -170,12 +209,19 @@ static size_t key_to_wire(const char *key, unsigned char *out)
   size_t len = 0;
   if (strcmp(key, ".") != 0) {
     while (*key) {
-      const char *dot = strchr(key, '.');
-      size_t l = dot ? (size_t)(dot - key) : strlen(key);
-      out[len++] = (unsigned char)l;
-      memcpy(out + len, key, l);
-      len += l;
-      key += l + (dot ? 1 : 0);
+      size_t at = len++, l = 0;
+      while (*key && *key != '.') {
+        if (key[0] == '\\' && isdigit((unsigned char)key[1])) { /* \DDD, as key_byte writes it */
+          out[len++] = (unsigned char)((key[1] - '0') * 100 + (key[2] - '0') * 10 + (key[3] - '0'));
+          key += 4;
+        } else {
+          out[len++] = (unsigned char)*key++;
+        }
+        l++;
+      }
+      out[at] = (unsigned char)l;
+      if (*key == '.')
+        key++;
     }
   }
   out[len++] = 0;

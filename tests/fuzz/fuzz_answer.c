@@ -1,5 +1,6 @@
 /* Fuzz target for the DNS wire reader: the bytes are a response to
- * "example.test" read as MX, A, AAAA and TXT through mx_answer_from_wire,
+ * "example.test" read as MX, A, AAAA, TXT and PTR through mx_answer_from_wire
+ * (and to a name with odd octets, as SPF macros make them),
  * every kept record iterated and checked against the answer's bounds; and
  * mx_wire_name at several offsets. Builds as a libFuzzer target or, with
  * replay_main.c, as a corpus replay. */
@@ -27,6 +28,7 @@ static void check(const struct mx_answer *a, uint16_t qtype)
         prev = off;
         switch (qtype) {
         case MX_T_MX:
+        case MX_T_PTR:
             if (strlen(rd.name) > 1023)
                 abort();
             for (const char *p = rd.name; *p; p++)
@@ -55,12 +57,15 @@ static void check(const struct mx_answer *a, uint16_t qtype)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const uint16_t types[] = {MX_T_MX, MX_T_A, MX_T_AAAA, MX_T_TXT};
+    static const uint16_t types[] = {MX_T_MX, MX_T_A, MX_T_AAAA, MX_T_TXT, MX_T_PTR};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         struct mx_answer *a = mx_answer_from_wire(data, size, "example.test", types[i]);
         check(a, types[i]);
         free(a);
     }
+    struct mx_answer *odd = mx_answer_from_wire(data, size, "a b%\\\\c\\.d.test", MX_T_A);
+    check(odd, MX_T_A);
+    free(odd);
     /* names at the question, at each of the first offsets and near the end */
     char out[1024];
     for (size_t o = 0; o < size && o < 64; o++) {

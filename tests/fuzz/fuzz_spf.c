@@ -51,6 +51,11 @@ static const struct mx_answer *get(void *ud, const char *name, uint16_t qtype, u
         a = mx_answer_new(MX_RC_NOERROR, qtype, 300, false);
         if (a && h % 3)
             mx_answer_add_mx(&a, 10, h % 2 ? "mx.example.com" : "");
+    } else if (qtype == MX_T_PTR) {
+        a = mx_answer_new(MX_RC_NOERROR, qtype, 300, false);
+        for (uint32_t k = 0; a && k < h % 13; k++) /* up to 12 names: the cut at 10 */
+            mx_answer_add_ptr(&a, k % 3 == 0 ? "example.com" : k % 3 == 1 ? "mx.example.com"
+                                                                             : "a\\032b.example.org");
     } else {
         struct mx_ip ip;
         a = mx_answer_new(MX_RC_NOERROR, qtype, 300, false);
@@ -82,9 +87,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     mx_ip_parse("192.0.2.1", &ip4);
     mx_ip_parse("2001:db8::1", &ip6);
-    struct mx_spf_macro_ctx ctx = {&ip4, "a-b.c@example.com", "example.com", NULL};
+    struct mx_spf_macro_ctx ctx = {
+        .ip = &ip4, .sender = "a-b.c@example.com", .domain = "example.com"};
     for (size_t l = 0; l < f.nlines; l++) {
         mx_spf_is_record(f.line[l], f.len[l]);
+        mx_spf_expand_explain(&ctx, f.line[l], f.len[l], out, sizeof out);
         if (!mx_spf_parse(f.line[l], f.len[l], &rec, err, sizeof err))
             continue;
         size_t off = 0;
@@ -101,6 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mx_spf_analyze(&o, "example.com", &info);
     mx_spf_check_host(&o, &ip4, "example.com", NULL, NULL, &tr);
     mx_spf_check_host(&o, &ip6, "example.com", "x@example.org", "helo.example.net", &tr);
+    mx_spf_check_host_explain(&o, &ip4, "example.com", "a b@example.org", NULL, 1, &tr);
     for (size_t i = 0; i < f.nans; i++)
         free(f.ans[i]);
     return 0;

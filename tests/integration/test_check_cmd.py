@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """`mxscan check` output compared with expected text (tests/data/check),
-its exit status, and `mxscan spf` (check_host result, deciding term)."""
+its exit status, and `mxscan spf` (check_host result, deciding term, ptr,
+%{p}, exp= explanations, malformed identities; a scan uses PTR data but
+never fetches explanations)."""
 import os
 import unittest
 
@@ -65,6 +67,96 @@ class CheckCmd(mxtest.TempDirCase):
         out = self.spf("implicit.test", "198.51.100.9").stdout.decode()
         self.assertIn("= none", out)
         self.assertEqual(self.spf("ok.test", "not-an-ip").rc, 2)
+
+
+# RFC 7208 against faultdns: ptr and %{p}, exp=, macro escapes in a name,
+# malformed identities; and that a scan uses ptr but never fetches exp=.
+SPF_ZONE = r"""
+ptr.test TXT 300 "v=spf1 ptr -all exp=exp.ptr.test"
+exp.ptr.test TXT 300 "%{c} is not %{d}'s (PTR name: %{p}; sender %{l})"
+3.100.51.198.in-addr.arpa PTR 300 mail.ptr.test
+3.100.51.198.in-addr.arpa PTR 300 elsewhere.test
+4.100.51.198.in-addr.arpa PTR 300 mail.ptr.test
+mail.ptr.test A 300 198.51.100.3
+elsewhere.test A 300 198.51.100.3
+3.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa PTR 300 mail.ptr.test
+mail.ptr.test AAAA 300 2001:db8:1::3
+mania.test TXT 300 "v=spf1 a:macro%%percent%_%_space%-url-space.example.com -all"
+macro%percent\032\032space%20url-space.example.com A 300 198.51.100.9
+self.test MX 300 10 mail.self.test
+mail.self.test A 300 198.51.100.3
+self.test TXT 300 "v=spf1 ptr:self.test -all exp=exp.self.test"
+3.100.51.198.in-addr.arpa PTR 300 mail.self.test
+exp.self.test TXT 300 "go away"
+bad.test MX 300 10 mail.bad.test
+mail.bad.test A 300 198.51.100.4
+bad.test TXT 300 "v=spf1 ptr -all exp=exp.bad.test"
+exp.bad.test TXT 300 "go away"
+"""
+
+
+class SpfCmd(mxtest.TempDirCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dns = mxtest.FaultDNS(SPF_ZONE, args=["--count-names"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dns.stop()
+
+    def spf(self, domain, ip, *extra):
+        r = mxtest.run(["spf", domain, "--ip", ip, "-r", self.dns.addr, *extra])
+        self.assertEqual(r.rc, 0, r.describe())
+        return r.stdout.decode()
+
+    def test_ptr(self):
+        out = self.spf("ptr.test", "198.51.100.3")
+        self.assertIn("= pass", out)
+        self.assertIn("decided by: ptr", out)
+        self.assertIn("= pass", self.spf("ptr.test", "2001:db8:1::3"))
+        # the name does not lead back to .4; .5 has no PTR at all
+        self.assertIn("= fail", self.spf("ptr.test", "198.51.100.4"))
+        self.assertIn("= fail", self.spf("ptr.test", "198.51.100.5"))
+
+    def test_explanation_on_fail_only(self):
+        out = self.spf("ptr.test", "198.51.100.4", "--sender", "bob@ptr.test")
+        self.assertIn("explanation (from the domain's exp=): 198.51.100.4 is not ptr.test's "
+                      "(PTR name: unknown; sender bob)", out)
+        out = self.spf("ptr.test", "198.51.100.3")
+        self.assertNotIn("explanation", out)
+        # %{p} is the validated name below the domain
+        out = self.spf("bad.test", "198.51.100.3")
+        self.assertIn("= fail", out)
+        self.assertIn("explanation (from the domain's exp=): go away", out)
+
+    def test_macro_escapes_in_a_name(self):
+        self.assertIn("= pass", self.spf("mania.test", "198.51.100.9"))
+        self.assertIn("= fail", self.spf("mania.test", "198.51.100.10"))
+
+    def test_malformed_identity_is_none(self):
+        before = self.dns.snapshot()["queries"]
+        for d in ["[1.2.3.5]", "A2345678", "A...example.com", "1.2.3.5",
+                  "A123456789012345678901234567890123456789012345678901234567890123.example.com"]:
+            out = self.spf(d, "1.2.3.5", "--helo", d)
+            self.assertIn(") = none", out, d)
+            self.assertIn("RFC 7208 4.3", out, d)
+        self.assertEqual(self.dns.snapshot()["queries"], before, "a malformed domain was looked up")
+
+    def test_scan_uses_ptr_never_exp(self):
+        names = self.write("in.txt", "self.test\nbad.test\n")
+        out = self.path("out.csv")
+        with mxtest.FaultDNS(SPF_ZONE, args=["--count-names"]) as dns:  # counts of this scan only
+            r = mxtest.run_scan(dns.addr, out, [names])
+            self.assertEqual(r.rc, 0, r.describe())
+            names = dns.snapshot().get("names", {})
+        _, rows = mxtest.read_csv(out)
+        by = {row["domain"]: mxtest.finding_list(row) for row in rows}
+        # mail.self.test is authorised by ptr:self.test; mail.bad.test is not
+        self.assertNotIn("spf_mx_not_covered", by["self.test"])
+        self.assertIn("spf_mx_not_covered", by["bad.test"])
+        self.assertIn("3.100.51.198.in-addr.arpa/PTR", names)
+        self.assertNotIn("exp.self.test/TXT", names)
+        self.assertNotIn("exp.bad.test/TXT", names)
 
 
 if __name__ == "__main__":

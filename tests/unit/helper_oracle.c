@@ -30,6 +30,8 @@ static uint16_t type_of(const char *t)
         return MX_T_AAAA;
     if (!strcasecmp(t, "TXT"))
         return MX_T_TXT;
+    if (!strcasecmp(t, "PTR"))
+        return MX_T_PTR;
     if (!strcmp(t, "*"))
         return 0;
     cr_assert_fail("fake_dns: unknown type %s", t);
@@ -56,6 +58,27 @@ static struct entry *add_entry(struct fake_dns *d, const char *name, uint16_t ty
     snprintf(e->name, sizeof e->name, "%s", name);
     e->type = type;
     return e;
+}
+
+/* NAME fields may write a byte as \DDD ("a\032b.test": a space), in place;
+ * the result is an oracle name: raw bytes, a backslash doubled. */
+static void unescape_name(char *name)
+{
+    char out[300];
+    size_t o = 0;
+    for (const char *p = name; *p && o + 2 < sizeof out; p++) {
+        if (p[0] == '\\' && p[1] >= '0' && p[1] <= '2' && p[2] && p[3]) {
+            int v = (p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0');
+            if (v == '\\')
+                out[o++] = '\\';
+            out[o++] = (char)v;
+            p += 3;
+        } else {
+            out[o++] = *p;
+        }
+    }
+    out[o] = 0;
+    memcpy(name, out, o + 1);
 }
 
 static void add_line(struct fake_dns *d, char *line)
@@ -87,6 +110,7 @@ static void add_line(struct fake_dns *d, char *line)
     size_t nl = strlen(name);
     if (nl > 1 && name[nl - 1] == '.')
         name[nl - 1] = 0;
+    unescape_name(name);
     if (rest && rest[0] == '!') {
         enum mx_rc rc = MX_RC_NOERROR;
         if (!strcmp(rest, "!NXDOMAIN"))
@@ -132,6 +156,16 @@ static void add_line(struct fake_dns *d, char *line)
         cr_assert(mx_answer_add_ip(&e->a, &ip));
     } else if (t == MX_T_TXT) {
         cr_assert(mx_answer_add_txt(&e->a, rest, strlen(rest)));
+    } else if (t == MX_T_PTR) {
+        char target[300];
+        snprintf(target, sizeof target, "%s", rest);
+        size_t tl = strlen(target);
+        if (tl > 0 && target[tl - 1] == '.')
+            target[tl - 1] = 0;
+        for (char *c = target; *c; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char)(*c + 32); /* as the wire reader gives names */
+        cr_assert(mx_answer_add_ptr(&e->a, target));
     }
 }
 

@@ -1,12 +1,14 @@
 /* A table-driven stand-in for the DNS, for unit tests of the analysis code.
  *
  * Lines of text, one record or outcome each:
- *   NAME TYPE [ttl=N] [cname] DATA   TYPE is MX, A, AAAA or TXT
+ *   NAME TYPE [ttl=N] [cname] DATA   TYPE is MX, A, AAAA, TXT or PTR
  *     MX:   "example.test MX 10 mx1.example.test"   ("." or "" exchange: the root)
  *     A:    "mx1.example.test A 192.0.2.1"
  *     TXT:  "example.test TXT v=spf1 -all"            (rest of the line, verbatim)
+ *     PTR:  "1.2.0.192.in-addr.arpa PTR mx1.example.test"
  *   NAME TYPE !RCODE                  !NXDOMAIN !SERVFAIL !REFUSED !TIMEOUT !NODATA
  *   NAME * !NXDOMAIN                  the name does not exist (any type)
+ * A NAME may write a byte as \DDD ("a\032b.test" has a space in a label).
  * A name with no line at all is NXDOMAIN; a name with lines for other types
  * only is NOERROR without records (NODATA). "cname" marks the answer as
  * having gone through an alias. ttl applies to the answer (default 3600).

@@ -192,10 +192,47 @@ static const struct acase provider_cases[] = {
      GOOGLE_MX "example.test MX 20 mail.example.test\nmail.example.test A 192.0.2.1\n" DMARC_REJECT
      MS_SPF "example.test TXT v=spf1 mx include:spf.protection.outlook.com -all\n",
      MX_MAIL_OK, ""},
-    {"Google plus a dangling exchange: every usable one is Google's", NULL, 0,
-     GOOGLE_MX "example.test MX 20 gone.provider.test\n" DMARC_REJECT MS_SPF
+    /* SPEC: the exchanges belong to P when every exchange (the null MX's
+     * "." aside) is attributed to P, usable or not. */
+    {"Google plus the domain's own dangling backup: mixed, no mismatch", NULL, 0,
+     GOOGLE_MX "example.test MX 20 backup.example.test\n" DMARC_REJECT MS_SPF
+     "example.test TXT v=spf1 include:spf.protection.outlook.com -all\n",
+     MX_MAIL_DEGRADED, "mx_nxdomain"},
+    {"decommissioned former tenant (NXDOMAIN) at Microsoft, SPF for Google", NULL, 0,
+     "example.test MX 0 example-test.mail.protection.outlook.com\n" DMARC_REJECT GOOGLE_SPF
+     "example.test TXT v=spf1 include:_spf.google.com ~all\n",
+     MX_MAIL_BROKEN, "mx_nxdomain;mx_all_unusable;provider_mismatch"},
+    {"former tenant without addresses", NULL, 0,
+     "example.test MX 0 example-test.mail.protection.outlook.com\n"
+     "example-test.mail.protection.outlook.com TXT gone\n" DMARC_REJECT GOOGLE_SPF
+     "example.test TXT v=spf1 include:_spf.google.com ~all\n",
+     MX_MAIL_BROKEN, "mx_no_address;mx_all_unusable;provider_mismatch"},
+    {"former tenant whose look-up fails", NULL, 0,
+     "example.test MX 0 example-test.mail.protection.outlook.com\n"
+     "example-test.mail.protection.outlook.com A !SERVFAIL\n"
+     "example-test.mail.protection.outlook.com AAAA !SERVFAIL\n" DMARC_REJECT GOOGLE_SPF
+     "example.test TXT v=spf1 include:_spf.google.com ~all\n",
+     MX_MAIL_UNKNOWN, "mx_lookup_failed;provider_mismatch"},
+    {"one of Google's exchanges dangling: still all Google's", NULL, 0,
+     GOOGLE_MX "example.test MX 10 alt9.aspmx.l.google.com\n" DMARC_REJECT MS_SPF
      "example.test TXT v=spf1 include:spf.protection.outlook.com -all\n",
      MX_MAIL_DEGRADED, "mx_nxdomain;provider_mismatch"},
+    {"the null MX beside Google's exchanges is set aside", NULL, 0,
+     GOOGLE_MX "example.test MX 0 .\n" DMARC_REJECT MS_SPF
+     "example.test TXT v=spf1 include:spf.protection.outlook.com -all\n",
+     MX_MAIL_DEGRADED, "mx_null_mixed;provider_mismatch"},
+    {"a null MX alone belongs to nobody", NULL, 0,
+     "example.test MX 0 .\n" DMARC_REJECT MS_SPF
+     "example.test TXT v=spf1 include:spf.protection.outlook.com -all\n",
+     MX_MAIL_NO_MAIL, "mx_null"},
+    {"an address literal beside Google's exchange: mixed", NULL, 0,
+     GOOGLE_MX "example.test MX 20 192.0.2.30\n" DMARC_REJECT MS_SPF
+     "example.test TXT v=spf1 include:spf.protection.outlook.com -all\n",
+     MX_MAIL_DEGRADED, "mx_ip_literal"},
+    {"former tenant at a gateway: gateways never count", NULL, 0,
+     "example.test MX 10 mx0a-001.pphosted.com\n" DMARC_REJECT GOOGLE_SPF
+     "example.test TXT v=spf1 include:_spf.google.com ~all\n",
+     MX_MAIL_BROKEN, "mx_nxdomain;mx_all_unusable"},
 };
 
 Test(analyze, provider_mismatch)

@@ -280,6 +280,104 @@ Test(answer, exchange_escapes)
     free(a);
 }
 
+/* ---- PTR ---- */
+
+static void rr_ptr(struct pkt *p, const char *owner, uint32_t ttl, const char *target)
+{
+    if (owner)
+        put_name(p, owner);
+    else
+        put_ptr(p, QNAME_OFF);
+    size_t at = rr_start(p, MX_T_PTR, ttl);
+    put_name(p, target);
+    rr_end(p, at);
+}
+
+Test(answer, ptr_records)
+{
+    const char *q = "4.3.2.1.in-addr.arpa";
+    start(&P, 0, 4, q, MX_T_PTR);
+    rr_ptr(&P, NULL, 300, "Mail.Example.COM");
+    rr_ptr(&P, "4.3.2.1.IN-ADDR.arpa", 200, "e3.example.com");
+    rr_cname(&P, "other.test", 60, "x.test"); /* another owner's record: ignored */
+    /* a compressed target: "mx" + pointer to the question's "arpa" label */
+    put_ptr(&P, QNAME_OFF);
+    size_t at = rr_start(&P, MX_T_PTR, 300);
+    put_labels(&P, "mx");
+    put_ptr(&P, QNAME_OFF + 16);
+    rr_end(&P, at);
+    struct mx_answer *a = parse(&P, q, MX_T_PTR);
+    cr_expect_eq(a->rc, MX_RC_NOERROR);
+    cr_expect_eq(a->ttl, 200);
+    cr_assert_eq(a->count, 3);
+    struct mx_rdata rd;
+    size_t off = 0;
+    static const char *const want[] = {"mail.example.com", "e3.example.com", "mx.arpa"};
+    for (unsigned i = 0; i < 3; i++) {
+        cr_assert(mx_answer_next(a, &off, &rd));
+        cr_expect_str_eq(rd.name, want[i]);
+    }
+    cr_expect(!mx_answer_next(a, &off, &rd));
+    free(a);
+}
+
+Test(answer, ptr_target_past_rdlength_is_formerr)
+{
+    start(&P, 0, 1, "4.3.2.1.in-addr.arpa", MX_T_PTR);
+    put_ptr(&P, QNAME_OFF);
+    size_t at = rr_start(&P, MX_T_PTR, 60);
+    put_name(&P, "mail.example.com");
+    P.b[at + 1] = (unsigned char)(P.b[at + 1] - 3);
+    struct mx_answer *a = parse(&P, "4.3.2.1.in-addr.arpa", MX_T_PTR);
+    cr_expect_eq(a->rc, MX_RC_FORMERR);
+    free(a);
+}
+
+Test(answer, ptr_builder)
+{
+    struct mx_answer *a = mx_answer_new(MX_RC_NOERROR, MX_T_PTR, 60, false);
+    cr_assert(mx_answer_add_ptr(&a, "a.example"));
+    cr_assert(mx_answer_add_ptr(&a, "b.example"));
+    struct mx_rdata rd;
+    cr_assert(mx_answer_get(a, 1, &rd));
+    cr_expect_str_eq(rd.name, "b.example");
+    cr_expect_eq(a->count, 2);
+    free(a);
+}
+
+/* Names from SPF macros may hold any octet (%_ is a space): the query was
+ * built by ares_create_query, which takes a backslash as "next byte
+ * literally"; the answer for it must be recognised. */
+Test(answer, qname_with_odd_octets)
+{
+    const char *wire = "macro%percent  space%20url-space.example.com";
+    start(&P, 0, 2, wire, MX_T_A);
+    rr_a(&P, NULL, 60, 192, 0, 2, 4);
+    rr_a(&P, wire, 60, 192, 0, 2, 5); /* owner written out, not a pointer */
+    struct mx_answer *a = parse(&P, wire, MX_T_A);
+    cr_expect_eq(a->rc, MX_RC_NOERROR);
+    cr_expect_eq(a->count, 2);
+    free(a);
+    /* a backslash in a label: "\\" in the asked name */
+    start(&P, 0, 1, "a\\b.example.com", MX_T_A);
+    rr_a(&P, NULL, 60, 192, 0, 2, 6);
+    a = parse(&P, "a\\\\b.example.com", MX_T_A);
+    cr_expect_eq(a->count, 1);
+    free(a);
+    /* "\\." is a dot inside a label, not a label boundary */
+    start(&P, 0, 1, "x.example.com", MX_T_A);
+    rr_a(&P, NULL, 60, 192, 0, 2, 7);
+    a = parse(&P, "x\\.example.com", MX_T_A);
+    cr_expect_eq(a->count, 0, "x\\.example.com is one label, not two");
+    free(a);
+    /* a different name with odd octets is still foreign */
+    start(&P, 0, 1, "a b.example.com", MX_T_A);
+    rr_a(&P, NULL, 60, 192, 0, 2, 8);
+    a = parse(&P, "a  b.example.com", MX_T_A);
+    cr_expect_eq(a->count, 0);
+    free(a);
+}
+
 /* The exchange ends after the record's rdlength: malformed. */
 Test(answer, mx_name_past_rdlength_is_formerr)
 {

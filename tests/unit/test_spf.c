@@ -242,7 +242,8 @@ static void expect_expand(const char *ipstr, const char *sender, const char *dom
     struct mx_ip ip;
     char out[512];
     cr_assert(mx_ip_parse(ipstr, &ip));
-    struct mx_spf_macro_ctx c = {&ip, sender, domain, "mx.example.org"};
+    struct mx_spf_macro_ctx c = {
+        .ip = &ip, .sender = sender, .domain = domain, .helo = "mx.example.org"};
     cr_assert(mx_spf_expand(&c, spec, strlen(spec), out, sizeof out), "expand %s", spec);
     cr_expect_str_eq(out, want, "%s", spec);
 }
@@ -273,7 +274,7 @@ Test(spf, macros_rfc_examples)
     expect_expand("192.0.2.3", s, d, "%{d2}.trusted-domains.example.net",
                   "example.com.trusted-domains.example.net");
     expect_expand("2001:db8::cb01", s, d, "%{ir}.%{v}._spf.%{d2}",
-                  "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6._spf."
+                  "1.0.B.C.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.B.D.0.1.0.0.2.ip6._spf."
                   "example.com");
 }
 
@@ -298,7 +299,7 @@ Test(spf, macros_misc)
     struct mx_ip ip;
     char out[300];
     cr_assert(mx_ip_parse("192.0.2.3", &ip));
-    struct mx_spf_macro_ctx c = {&ip, s, d, NULL};
+    struct mx_spf_macro_ctx c = {.ip = &ip, .sender = s, .domain = d};
     cr_expect(mx_spf_expand(&c, "%{h}", 4, out, sizeof out));
     cr_expect_str_eq(out, d); /* no HELO: the current domain */
     cr_expect(!mx_spf_expand(&c, "%{x}", 4, out, sizeof out));
@@ -312,13 +313,14 @@ Test(spf, macros_misc)
     local[60] = 0;
     snprintf(sender, sizeof sender, "%s.%s.%s.%s.%s@x.example", local, local, local, local,
              local);
-    struct mx_spf_macro_ctx c2 = {&ip, sender, d, NULL};
+    struct mx_spf_macro_ctx c2 = {.ip = &ip, .sender = sender, .domain = d};
     snprintf(spec, sizeof spec, "%%{l}.%%{d}");
     cr_assert(mx_spf_expand_domain(&c2, spec, strlen(spec), out, sizeof out));
     cr_expect_leq(strlen(out), 253);
     cr_expect_eq(strlen(out), 4 * 61 - 1 + 1 + strlen(d) - 61);
     cr_expect(strstr(out, "email.example.com") != NULL);
-    cr_expect(!mx_spf_expand_domain(&c, "%_.example.com", 14, out, sizeof out));
+    cr_expect(mx_spf_expand_domain(&c, "%_.example.com", 14, out, sizeof out));
+    cr_expect_str_eq(out, " .example.com");
     cr_expect(!mx_spf_expand_domain(&c, "a..example.com", 14, out, sizeof out));
 }
 
@@ -848,11 +850,17 @@ Test(spf, check_host_include_semantics)
     INC("v=spf1 redirect=none.test", "192.0.2.2", MX_SPF_PERMERROR);
     INC("v=spf1 ?all redirect=pass.test", "192.0.2.1", MX_SPF_NEUTRAL);
     INC("v=spf1 redirect=%{d}.x.test", "192.0.2.1", MX_SPF_PERMERROR);
-    /* an expansion that is no domain: include permerror, a no match */
+    /* an expansion that is no domain (empty label): include permerror, a
+     * no match, and nothing is looked up */
+    INC("v=spf1 include:%{d}..x.test -all", "192.0.2.1", MX_SPF_PERMERROR);
+    INC("v=spf1 a:%{d}..x.test ip4:192.0.2.1 -all", "192.0.2.1", MX_SPF_PASS);
+    cr_expect_eq(tr.lookups, 1);
+    cr_expect_eq(tr.voids, 0);
+    /* %_ is a space: a name like any other, looked up (here void) */
     INC("v=spf1 include:%_.x.test -all", "192.0.2.1", MX_SPF_PERMERROR);
     INC("v=spf1 a:%_.x.test ip4:192.0.2.1 -all", "192.0.2.1", MX_SPF_PASS);
     cr_expect_eq(tr.lookups, 1);
-    cr_expect_eq(tr.voids, 0);
+    cr_expect_eq(tr.voids, 1);
 #undef INC
 }
 
