@@ -6,7 +6,7 @@
 #include <ares_version.h>
 #include <zstd.h>
 
-#include "mx/check.h"
+#include "mx/cmd.h"
 #include "mx/opts.h"
 #include "mx/scan.h"
 

@@ -21,46 +21,16 @@ struct mx_analyze_cfg {
     const struct mx_providers *providers; /* may be NULL */
 };
 
-/* At most this many distinct exchanges are looked up per domain; more set
- * res->overflow and are listed in the mx column only. */
-#define MX_EXCHANGES_MAX 64
-
-/* One distinct exchange of the MX set, as mx_classify_run leaves it. */
-struct mx_exchange {
-    const char *name;                   /* lowercase, no trailing dot; points into the
-                                           MX answer (valid while the analysis runs) */
-    bool looked_up;                     /* A/AAAA asked (not an IP literal or a bad name) */
-    bool done;                          /* both answers are there (or not looked up) */
-    bool usable;                        /* looked up, at least one global address */
-    bool failed;                        /* a look-up failed and the exchange is not usable */
-    const struct mx_answer *a, *aaaa;   /* NULL when not looked up or pending */
-};
-
-/* What the MX part found, for the other checks of mx_analyze. */
-struct mx_mxset {
-    bool mx_answered;     /* the domain's MX answer is there */
-    bool exists;          /* the MX query gave NOERROR: SPF and DMARC apply */
-    bool implicit;        /* no MX records: the domain's own A/AAAA stand in */
-    bool complete;        /* every answer the MX part needs is there */
-    unsigned n;           /* distinct exchanges (the null MX '.' is not one) */
-    struct mx_exchange ex[MX_EXCHANGES_MAX];
-};
-
-/* mx_classify_mx, also describing the MX set in *set (filled even while
- * pending, as far as the answers go). */
-bool mx_classify_run(const struct mx_analyze_cfg *cfg, const char *domain, struct mx_oracle *o,
-                     struct mx_result *res, struct mx_mxset *set);
-
-/* Classifies the MX part (SPEC 1.2-1.3, the domain_* and mx_* findings and
- * the mail status). Returns false while answers are pending. */
-bool mx_classify_mx(const struct mx_analyze_cfg *cfg, const char *domain, struct mx_oracle *o,
-                    struct mx_result *res);
-
 /* The whole procedure: MX, then SPF and DMARC, providers. domain is a valid,
  * normalised name. res is reset by the call. Returns false while pending:
  * the caller gets the missing answers and calls again (from scratch). */
 bool mx_analyze(const struct mx_analyze_cfg *cfg, const char *domain, struct mx_oracle *o,
                 struct mx_result *res);
+
+/* mx_analyze of a record (its domain into its result), in the shape of
+ * the engine's analysis callback: acfg is a const struct mx_analyze_cfg *. */
+struct mx_record;
+bool mx_analyze_record(void *acfg, struct mx_record *rec, struct mx_oracle *o);
 
 /* The row for an invalid input line. */
 void mx_analyze_invalid(const char *shown, struct mx_result *res);

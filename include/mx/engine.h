@@ -35,8 +35,10 @@ struct mx_counters {
     uint64_t send_calls, recv_calls; /* sendmmsg/recvmmsg system calls */
 };
 
-enum mx_status mx_engine_create(const struct mx_config *cfg, mx_analysis_fn analyze,
-                                mx_done_fn done, void *ud, struct mx_engine **out, char *err,
+/* analyze(aud, ...) runs the records' analysis, done(dud, ...) takes
+ * finished records. */
+enum mx_status mx_engine_create(const struct mx_config *cfg, mx_analysis_fn analyze, void *aud,
+                                mx_done_fn done, void *dud, struct mx_engine **out, char *err,
                                 size_t errlen);
 enum mx_status mx_engine_start(struct mx_engine *e, char *err, size_t errlen);
 /* Hands rec (valid name) to a worker. Thread-safe. */
@@ -57,6 +59,11 @@ void mx_engine_describe(struct mx_engine *e, FILE *f, unsigned max_recs, unsigne
 /* After join: drop the answers a record still holds (abandoned records). */
 void mx_engine_release(struct mx_record *rec);
 void mx_engine_destroy(struct mx_engine *e);
+
+/* Runs analyze over the valid records of recs[0..n) with an engine of its
+ * own and returns when every one is finished (`mxscan check`, `spf`). */
+enum mx_status mx_engine_run_all(const struct mx_config *cfg, struct mx_record *recs, size_t n,
+                                 mx_analysis_fn analyze, void *aud, char *err, size_t errlen);
 
 void mx_engine_counters(struct mx_engine *e, struct mx_counters *out);
 void mx_engine_cache_stats(struct mx_engine *e, struct mx_cache_stats *out);

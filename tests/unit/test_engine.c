@@ -188,7 +188,7 @@ static void run_all(unsigned threads, mx_analysis_fn fn, unsigned n, bool recycl
     h->njobs = n;
     h->recycle = recycle;
     h->total = n;
-    cr_assert_eq(mx_engine_create(&cfg, fn, on_done, h, &h->eng, err, sizeof err), MX_OK, "%s",
+    cr_assert_eq(mx_engine_create(&cfg, fn, h, on_done, h, &h->eng, err, sizeof err), MX_OK, "%s",
                  err);
     cr_assert_eq(mx_engine_start(h->eng, err, sizeof err), MX_OK);
     unsigned nr = recycle ? nrecs : n;
@@ -300,7 +300,7 @@ Test(engine, abort_ends_workers_promptly)
     memset(&h, 0, sizeof h);
     h.jobs = calloc(20, sizeof *h.jobs);
     char err[256];
-    cr_assert_eq(mx_engine_create(&cfg, analyze_gone, on_done, &h, &h.eng, err, sizeof err),
+    cr_assert_eq(mx_engine_create(&cfg, analyze_gone, &h, on_done, &h, &h.eng, err, sizeof err),
                  MX_OK);
     cr_assert_eq(mx_engine_start(h.eng, err, sizeof err), MX_OK);
     struct mx_record *recs = calloc(20, sizeof *recs);
@@ -339,7 +339,7 @@ Test(engine, stall_report_names_the_waiting_record)
     memset(&h, 0, sizeof h);
     h.jobs = calloc(1, sizeof *h.jobs);
     char err[256];
-    cr_assert_eq(mx_engine_create(&cfg, analyze_early, on_done, &h, &h.eng, err, sizeof err),
+    cr_assert_eq(mx_engine_create(&cfg, analyze_early, &h, on_done, &h, &h.eng, err, sizeof err),
                  MX_OK);
     cr_assert_eq(mx_engine_start(h.eng, err, sizeof err), MX_OK);
     struct mx_record rec;

@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "mx/analyze.h"
+#include "mx/mx_checks.h"
 #include "mx/dmarc.h"
 #include "mx/names.h"
+#include "mx/record.h"
 #include "mx/spf.h"
 #include "mx/text.h"
 
@@ -183,7 +185,7 @@ bool mx_analyze(const struct mx_analyze_cfg *cfg, const char *domain, struct mx_
     mx_result_reset(res);
     mx_result_set(res, MX_COL_DOMAIN, domain);
     /* The MX part always runs: it gives the status and the mail status. */
-    done = mx_classify_run(cfg, domain, o, res, &set);
+    done = mx_checks_mx(cfg, domain, o, res, &set);
     if (!set.mx_answered)
         return false;
     if (!set.exists)
@@ -229,4 +231,9 @@ void mx_analyze_invalid(const char *shown, struct mx_result *res)
     res->findings = MX_FBIT(MX_F_DOMAIN_INVALID_NAME);
     mx_result_set(res, MX_COL_DOMAIN, shown);
     mx_result_render_findings(res);
+}
+
+bool mx_analyze_record(void *acfg, struct mx_record *rec, struct mx_oracle *o)
+{
+    return mx_analyze(acfg, rec->domain, o, &rec->res);
 }

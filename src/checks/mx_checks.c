@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "mx/analyze.h"
+#include "mx/mx_checks.h"
 #include "mx/names.h"
 
 /* The status column: the outcome of the MX query. FORMERR and other rcodes
@@ -267,7 +268,7 @@ static bool classify_implicit(const char *domain, struct mx_oracle *o, struct mx
     return true;
 }
 
-bool mx_classify_run(const struct mx_analyze_cfg *cfg, const char *domain, struct mx_oracle *o,
+bool mx_checks_mx(const struct mx_analyze_cfg *cfg, const char *domain, struct mx_oracle *o,
                      struct mx_result *res, struct mx_mxset *set)
 {
     set->mx_answered = set->exists = set->implicit = set->complete = false;
@@ -417,11 +418,4 @@ bool mx_classify_run(const struct mx_analyze_cfg *cfg, const char *domain, struc
     else
         res->mail = MX_MAIL_BROKEN;
     return true;
-}
-
-bool mx_classify_mx(const struct mx_analyze_cfg *cfg, const char *domain, struct mx_oracle *o,
-                    struct mx_result *res)
-{
-    struct mx_mxset set;
-    return mx_classify_run(cfg, domain, o, res, &set);
 }

@@ -7,6 +7,7 @@
 
 #include "helper_oracle.h"
 #include "mx/analyze.h"
+#include "mx/mx_checks.h"
 
 struct ccase {
     const char *what;
@@ -95,7 +96,7 @@ static const struct ccase domain_cases[] = {
      "mx_none_implicit", false},
 };
 
-Test(classify, domain_outcomes)
+Test(mx_checks, domain_outcomes)
 {
     init_allow();
     for (size_t i = 0; i < sizeof domain_cases / sizeof domain_cases[0]; i++)
@@ -116,7 +117,7 @@ static const struct ccase null_cases[] = {
      "mx_null_mixed;mx_nxdomain;mx_all_unusable", false},
 };
 
-Test(classify, null_mx)
+Test(mx_checks, null_mx)
 {
     init_allow();
     for (size_t i = 0; i < sizeof null_cases / sizeof null_cases[0]; i++)
@@ -239,7 +240,7 @@ static const struct ccase exchange_cases[] = {
      NOERR, BROKEN, "mx_nxdomain;mx_all_unusable", false},
 };
 
-Test(classify, exchanges)
+Test(mx_checks, exchanges)
 {
     init_allow();
     for (size_t i = 0; i < sizeof exchange_cases / sizeof exchange_cases[0]; i++)
@@ -292,7 +293,7 @@ static const struct ccase set_cases[] = {
      DEGRADED, "mx_ttl_high", false},
 };
 
-Test(classify, mx_set)
+Test(mx_checks, mx_set)
 {
     init_allow();
     for (size_t i = 0; i < sizeof set_cases / sizeof set_cases[0]; i++)
@@ -313,7 +314,7 @@ static void backup_case(const char *label, bool marked)
     run_case(&c);
 }
 
-Test(classify, backup_marker)
+Test(mx_checks, backup_marker)
 {
     init_allow();
     static const char *const marked[] = {"backup", "backup2", "bak", "bak1", "mx-backup",
@@ -368,7 +369,7 @@ static void analyze_zone(const char *zone, const char *domain, bool allow, struc
         fake_dns_free(d);
 }
 
-Test(classify, columns)
+Test(mx_checks, columns)
 {
     init_allow();
     struct mx_result *r = malloc(sizeof *r);
@@ -421,7 +422,7 @@ Test(classify, columns)
     free(r);
 }
 
-Test(classify, lookups_asked)
+Test(mx_checks, lookups_asked)
 {
     init_allow();
     struct mx_result *r = malloc(sizeof *r);
@@ -460,7 +461,7 @@ Test(classify, lookups_asked)
 
 /* The re-run protocol: pass 1 asks MX only; pass 2 every exchange's A and
  * AAAA at once. */
-Test(classify, round_trips)
+Test(mx_checks, round_trips)
 {
     init_allow();
     struct mx_result *r = malloc(sizeof *r);
@@ -468,15 +469,16 @@ Test(classify, round_trips)
     struct fake_dns *d = fake_dns_new(TWO_OK "example.test MX 30 mx3.example.test\n");
     struct mx_oracle o = fake_dns_oracle(d);
     struct mx_analyze_cfg cfg = mx_cfg(true);
+    struct mx_mxset set;
 
-    cr_expect(!mx_classify_mx(&cfg, "example.test", &o, r));
+    cr_expect(!mx_checks_mx(&cfg, "example.test", &o, r, &set));
     cr_expect_eq(fake_dns_asked_count(d), 1);
     cr_expect(fake_dns_was_asked(d, "example.test", "MX"));
     mx_result_reset(r);
-    cr_expect(!mx_classify_mx(&cfg, "example.test", &o, r));
+    cr_expect(!mx_checks_mx(&cfg, "example.test", &o, r, &set));
     cr_expect_eq(fake_dns_asked_count(d), 7);
     mx_result_reset(r);
-    cr_expect(mx_classify_mx(&cfg, "example.test", &o, r));
+    cr_expect(mx_checks_mx(&cfg, "example.test", &o, r, &set));
     cr_expect_eq(r->mail, MX_MAIL_DEGRADED);
     cr_expect(r->findings & MX_FBIT(MX_F_MX_NXDOMAIN));
     fake_dns_free(d);
@@ -485,13 +487,13 @@ Test(classify, round_trips)
     d = fake_dns_new("example.test A 192.0.2.10\n");
     o = fake_dns_oracle(d);
     mx_result_reset(r);
-    cr_expect(!mx_classify_mx(&cfg, "example.test", &o, r));
+    cr_expect(!mx_checks_mx(&cfg, "example.test", &o, r, &set));
     mx_result_reset(r);
-    cr_expect(!mx_classify_mx(&cfg, "example.test", &o, r));
+    cr_expect(!mx_checks_mx(&cfg, "example.test", &o, r, &set));
     cr_expect(fake_dns_was_asked(d, "example.test", "A"));
     cr_expect(fake_dns_was_asked(d, "example.test", "AAAA"));
     mx_result_reset(r);
-    cr_expect(mx_classify_mx(&cfg, "example.test", &o, r));
+    cr_expect(mx_checks_mx(&cfg, "example.test", &o, r, &set));
     cr_expect_eq(r->mail, MX_MAIL_IMPLICIT);
     fake_dns_free(d);
     free(r);
@@ -515,7 +517,7 @@ static const struct mx_answer *one_get(void *ud, const char *name, uint16_t qtyp
     return x->a;
 }
 
-Test(classify, formerr_is_servfail)
+Test(mx_checks, formerr_is_servfail)
 {
     init_allow();
     struct mx_result *r = malloc(sizeof *r);
@@ -525,8 +527,9 @@ Test(classify, formerr_is_servfail)
         struct one_answer x = {rcs[i], NULL};
         struct mx_oracle o = {one_get, &x};
         struct mx_analyze_cfg cfg = mx_cfg(true);
+        struct mx_mxset set;
         mx_result_reset(r);
-        cr_expect(mx_classify_mx(&cfg, "example.test", &o, r));
+        cr_expect(mx_checks_mx(&cfg, "example.test", &o, r, &set));
         cr_expect_eq(r->status, MX_RC_SERVFAIL);
         cr_expect_eq(r->mail, MX_MAIL_UNKNOWN);
         cr_expect_eq(r->findings, MX_FBIT(MX_F_DOMAIN_LOOKUP_FAILED));
@@ -537,7 +540,7 @@ Test(classify, formerr_is_servfail)
 
 /* More distinct exchanges than MX_EXCHANGES_MAX: the rest are listed in
  * the mx column but not looked up, and the row says it was cut. */
-Test(classify, many_exchanges)
+Test(mx_checks, many_exchanges)
 {
     init_allow();
     size_t cap = 64 * 1024;

@@ -84,8 +84,9 @@ struct faults {
 struct mx_engine {
     const struct mx_config *cfg;
     mx_analysis_fn analyze;
+    void *aud;
     mx_done_fn done;
-    void *ud;
+    void *dud;
     struct mx_cache *cache;
     struct mx_ratelimit rl;
     unsigned nworkers;
@@ -394,7 +395,7 @@ static void run_record(struct worker *w, struct mx_record *rec)
     if (w->eng->fault.spin_worker && w->id == 0 && r >= w->eng->fault.spin_worker)
         for (volatile unsigned spin = 1; spin;) /* fault injection: deaf forever */
             ;
-    bool done = w->eng->analyze(w->eng->ud, rec, &o);
+    bool done = w->eng->analyze(w->eng->aud, rec, &o);
     if (done && rec->pending > 0) {
         /* The analysis reached its verdict without some answer it asked
          * for (e.g. one exchange matched before another's addresses came).
@@ -416,7 +417,7 @@ static void run_record(struct worker *w, struct mx_record *rec)
         mx_engine_release(rec);
         active_remove(w, rec);
         atomic_fetch_add_explicit(&w->c_done, 1, memory_order_relaxed);
-        w->eng->done(w->eng->ud, rec);
+        w->eng->done(w->eng->dud, rec);
     }
 }
 
@@ -663,8 +664,8 @@ static enum mx_status chan_init(struct worker *w, unsigned idx, const struct mx_
     return MX_OK;
 }
 
-enum mx_status mx_engine_create(const struct mx_config *cfg, mx_analysis_fn analyze,
-                                mx_done_fn done, void *ud, struct mx_engine **out, char *err,
+enum mx_status mx_engine_create(const struct mx_config *cfg, mx_analysis_fn analyze, void *aud,
+                                mx_done_fn done, void *dud, struct mx_engine **out, char *err,
                                 size_t errlen)
 {
     enum mx_status st = MX_ENOMEM;
@@ -675,8 +676,9 @@ enum mx_status mx_engine_create(const struct mx_config *cfg, mx_analysis_fn anal
     }
     e->cfg = cfg;
     e->analyze = analyze;
+    e->aud = aud;
     e->done = done;
-    e->ud = ud;
+    e->dud = dud;
     e->nworkers = cfg->threads ? cfg->threads : 1;
     pthread_mutex_init(&e->xlock, NULL);
     pthread_cond_init(&e->xcond, NULL);

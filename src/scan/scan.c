@@ -193,12 +193,6 @@ static void request_stop(struct scan *s, int why)
 
 /* ---- engine callbacks ---- */
 
-static bool analyze_cb(void *ud, struct mx_record *rec, struct mx_oracle *o)
-{
-    struct scan *s = ud;
-    return mx_analyze(&s->acfg, rec->domain, o, &rec->res);
-}
-
 /* Turns a finished record into a row for the writer (in the worker's
  * thread, so formatting runs in parallel) and recycles the record. */
 static void finish_record(struct scan *s, struct mx_record *rec)
@@ -755,7 +749,8 @@ int mx_scan_run(const struct mx_config *cfg)
     s->lowat = s->window / 16 ? s->window / 16 : 1;
     s->next_row = s->start_rows;
     atomic_store(&s->written, s->start_rows);
-    if (mx_engine_create(cfg, analyze_cb, done_cb, s, &s->eng, err, sizeof err) != MX_OK) {
+    if (mx_engine_create(cfg, mx_analyze_record, &s->acfg, done_cb, s, &s->eng, err,
+                         sizeof err) != MX_OK) {
         fprintf(stderr, "mxscan: %s\n", err);
         goto out;
     }

@@ -1,0 +1,178 @@
+/* `mxscan check` (cmd.h): the same engine and analysis as a scan, for a
+ * handful of names, printed for people. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mx/analyze.h"
+#include "mx/cmd.h"
+#include "mx/engine.h"
+#include "mx/input.h"
+#include "mx/names.h"
+#include "mx/providers.h"
+#include "mx/scan.h"
+
+static const char *sev_color(enum mx_severity s, bool color)
+{
+    if (!color)
+        return "";
+    return s == MX_SEV_ERROR ? "\033[1;31m" : s == MX_SEV_WARN ? "\033[33m" : "\033[36m";
+}
+
+static const char *mail_color(enum mx_mail_status m, bool color)
+{
+    if (!color)
+        return "";
+    switch (m) {
+    case MX_MAIL_OK:
+        return "\033[1;32m";
+    case MX_MAIL_DEGRADED:
+    case MX_MAIL_IMPLICIT:
+    case MX_MAIL_UNKNOWN:
+        return "\033[1;33m";
+    case MX_MAIL_BROKEN:
+    case MX_MAIL_INVALID:
+        return "\033[1;31m";
+    default:
+        return "\033[1m";
+    }
+}
+
+static void col(const struct mx_result *r, enum mx_column c, char *buf, size_t len)
+{
+    size_t l;
+    const char *s = mx_result_col(r, c, &l);
+    snprintf(buf, len, "%.*s", (int)l, s);
+}
+
+/* The addresses of exchange ex from the mx_addresses column. */
+static void addresses_of(const char *all, const char *ex, char *out, size_t len)
+{
+    out[0] = 0;
+    const char *p = all;
+    size_t el = strlen(ex);
+    while (*p) {
+        const char *end = strchr(p, ';');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n > el && strncmp(p, ex, el) == 0 && p[el] == '=') {
+            snprintf(out, len, "%.*s", (int)(n - el - 1), p + el + 1);
+            return;
+        }
+        static const char alias[] = ">CNAME=";
+        if (n > el + 7 && strncmp(p, ex, el) == 0 && strncmp(p + el, alias, 7) == 0) {
+            snprintf(out, len, "%.*s (through a CNAME)", (int)(n - el - 7), p + el + 7);
+            return;
+        }
+        p += n;
+        if (*p == ';')
+            p++;
+    }
+}
+
+static void print_one(const struct mx_record *rec, bool color)
+{
+    const struct mx_result *r = &rec->res;
+    const char *rs = color ? "\033[0m" : "";
+    char dom[512], mx[4096], addrs[8192], ttl[32], tmp[1024];
+    col(r, MX_COL_DOMAIN, dom, sizeof dom);
+    col(r, MX_COL_MX, mx, sizeof mx);
+    col(r, MX_COL_MX_ADDRESSES, addrs, sizeof addrs);
+    col(r, MX_COL_MX_TTL, ttl, sizeof ttl);
+    printf("%s%s%s\n", color ? "\033[1m" : "", dom, rs);
+    printf("  mail status: %s%s%s   (MX query: %s)\n", mail_color(r->mail, color),
+           mx_mail_status_name(r->mail), rs, mx_rc_name(r->status));
+    if (mx[0]) {
+        printf("  MX records (TTL %s s):\n", ttl[0] ? ttl : "?");
+        char *save = NULL;
+        for (char *e = strtok_r(mx, ";", &save); e; e = strtok_r(NULL, ";", &save)) {
+            char *sp = strchr(e, ' ');
+            const char *name = sp ? sp + 1 : e;
+            addresses_of(addrs, name, tmp, sizeof tmp);
+            printf("    %-6.*s %-40s %s\n", sp ? (int)(sp - e) : 0, e, name,
+                   tmp[0] ? tmp : (strcmp(name, ".") == 0 ? "(null MX)" : "-"));
+        }
+    } else if (r->mail == MX_MAIL_IMPLICIT) {
+        printf("  no MX: mail goes to the domain's own addresses: %s\n", addrs);
+    }
+    char spf[1100], dmarc[600], pol[32], src[32], prov[256], sprov[256], lk[16], vd[16];
+    col(r, MX_COL_SPF, spf, sizeof spf);
+    col(r, MX_COL_DMARC, dmarc, sizeof dmarc);
+    col(r, MX_COL_DMARC_POLICY, pol, sizeof pol);
+    col(r, MX_COL_DMARC_SOURCE, src, sizeof src);
+    col(r, MX_COL_PROVIDERS, prov, sizeof prov);
+    col(r, MX_COL_SPF_PROVIDERS, sprov, sizeof sprov);
+    col(r, MX_COL_SPF_LOOKUPS, lk, sizeof lk);
+    col(r, MX_COL_SPF_VOIDS, vd, sizeof vd);
+    if (spf[0])
+        printf("  SPF: %s\n       (%s DNS-querying terms, %s void look-ups)\n", spf,
+               lk[0] ? lk : "0", vd[0] ? vd : "0");
+    if (dmarc[0])
+        printf("  DMARC: %s\n         (policy %s, found at the %s)\n", dmarc, pol[0] ? pol : "-",
+               strcmp(src, "organizational") == 0 ? "organizational domain" : "domain");
+    if (prov[0] || sprov[0])
+        printf("  providers: exchanges %s; authorized by SPF %s\n", prov[0] ? prov : "-",
+               sprov[0] ? sprov : "-");
+    if (!r->findings) {
+        printf("  no findings\n\n");
+        return;
+    }
+    printf("  findings:\n");
+    for (unsigned f = 0; f < MX_F_COUNT; f++) {
+        if (!(r->findings & MX_FBIT(f)))
+            continue;
+        enum mx_severity s = mx_finding_severity((enum mx_finding)f);
+        printf("    %s%-5s%s %s\n", sev_color(s, color), mx_severity_name(s), rs,
+               mx_finding_label((enum mx_finding)f));
+        printf("          %s\n          fix: %s\n", mx_finding_why((enum mx_finding)f),
+               mx_finding_fix((enum mx_finding)f));
+    }
+    printf("\n");
+}
+
+int mx_check_run(const struct mx_opts *o)
+{
+    int rc = MX_EXIT_FAIL;
+    struct mx_analyze_cfg acfg;
+    char err[MX_ERRLEN];
+    struct mx_providers *prov = NULL;
+    struct mx_record *recs = calloc(o->nargs, sizeof *recs);
+    if (!recs)
+        goto out;
+    if (mx_providers_load(o->cfg.providers_path, &prov, err, sizeof err) != MX_OK) {
+        fprintf(stderr, "mxscan: providers: %s\n", err);
+        goto out;
+    }
+    acfg.checks = o->cfg.checks;
+    acfg.allow = &o->cfg.allow;
+    acfg.providers = prov;
+    for (size_t i = 0; i < o->nargs; i++) {
+        struct mx_record *r = &recs[i];
+        r->seq = i;
+        mx_result_reset(&r->res);
+        char shown[MX_INPUT_LINE_MAX * 4 + 1];
+        r->valid = mx_name_normalize(o->args[i], strlen(o->args[i]), shown, sizeof shown);
+        if (r->valid)
+            memcpy(r->domain, shown, strlen(shown) + 1);
+        else
+            mx_analyze_invalid(shown, &r->res);
+    }
+    if (mx_engine_run_all(&o->cfg, recs, o->nargs, mx_analyze_record, &acfg, err, sizeof err) !=
+        MX_OK) {
+        fprintf(stderr, "mxscan: %s\n", err);
+        goto out;
+    }
+    bool error_seen = false;
+    for (size_t i = 0; i < o->nargs; i++) {
+        print_one(&recs[i], o->cfg.color);
+        for (unsigned f = 0; f < MX_F_COUNT; f++)
+            if ((recs[i].res.findings & MX_FBIT(f)) &&
+                mx_finding_severity((enum mx_finding)f) == MX_SEV_ERROR)
+                error_seen = true;
+    }
+    rc = error_seen ? MX_EXIT_FINDINGS : MX_EXIT_OK;
+out:
+    free(recs);
+    mx_providers_destroy(prov);
+    return rc;
+}
