@@ -33,6 +33,7 @@ struct mx_counters {
     uint64_t queued;          /* look-ups waiting in the workers' send queues */
     uint64_t rounds;          /* analysis runs (progress, for the stall detector) */
     uint64_t send_calls, recv_calls; /* sendmmsg/recvmmsg system calls */
+    uint64_t record_queries;  /* look-ups started by the finished records (first tries) */
 };
 
 /* analyze(aud, ...) runs the records' analysis, done(dud, ...) takes

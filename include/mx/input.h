@@ -42,6 +42,8 @@ enum mx_status mx_input_next(struct mx_input *in, struct mx_input_line *out, cha
 /* Compressed or plain bytes consumed so far, and the sum of the sizes of
  * the regular input files (0 when unknown, e.g. stdin). */
 uint64_t mx_input_bytes_read(const struct mx_input *in);
+/* About the raw bytes behind the lines returned so far (progress). */
+uint64_t mx_input_bytes_consumed(const struct mx_input *in);
 uint64_t mx_input_bytes_total(const struct mx_input *in);
 void mx_input_destroy(struct mx_input *in);
 /* While *flag is non-zero, mx_input_next returns MX_EINTR instead of

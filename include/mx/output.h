@@ -9,15 +9,9 @@
 
 #include "mx/config.h"
 #include "mx/result.h"
+#include "mx/resume.h"
 
 struct mx_output;
-
-struct mx_checkpoint {
-    char fingerprint[80];  /* of the inputs and the options that shape the rows */
-    uint64_t rows;         /* input entries covered by the durable output */
-    uint64_t offset;       /* bytes of output that are durable */
-    bool complete;
-};
 
 /* Opens cfg->output. With resume, cut the file back to ck->offset and
  * append; otherwise start afresh with the header row. fingerprint is
@@ -46,12 +40,6 @@ uint64_t mx_output_rollback(struct mx_output *o, uint64_t since_ms);
 enum mx_status mx_output_close(struct mx_output *o, uint64_t rows_done, bool complete, char *err,
                                size_t errlen);
 bool mx_output_resumable(const struct mx_output *o);
-
-/* The checkpoint path for an output path (NULL when the output cannot be
- * resumed: stdout, devices, pipes). */
-bool mx_checkpoint_path(const char *output, char *buf, size_t len);
-enum mx_status mx_checkpoint_read(const char *path, struct mx_checkpoint *ck, char *err,
-                                  size_t errlen);
 
 /* Sanitises column text for CSV: control bytes, DEL and invalid UTF-8 as
  * \xHH. Returns the length written (cut to fit). */

@@ -22,6 +22,7 @@ struct mx_record {
     bool held_overflow;       /* MX_HELD_MAX was reached */
     unsigned pending;         /* answers awaited */
     unsigned rounds;          /* analysis runs */
+    unsigned queries;         /* look-ups this record started (not joined, not cached) */
     unsigned nheld;
     struct mx_waiter held[MX_HELD_MAX];
     char domain[MX_NAME_MAX + 1];

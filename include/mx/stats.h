@@ -37,10 +37,6 @@ void mx_tally_add_parts(struct mx_tally *t, enum mx_rc status, enum mx_mail_stat
 void mx_tally_add_text(struct mx_tally *t, const struct mx_providers *p, const char *status,
                        const char *mail, const char *findings, const char *providers,
                        const char *spf_providers);
-/* Counts the rows of an existing results file (zstd or plain CSV) up to
- * offset bytes into t. */
-enum mx_status mx_tally_from_output(struct mx_tally *t, const struct mx_providers *p,
-                                    const char *path, uint64_t offset, char *err, size_t errlen);
 
 struct mx_run_info {
     const struct mx_config *cfg;

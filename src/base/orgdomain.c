@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mx/hash.h"
 #include "mx/names.h"
 #include "mx/text.h"
 
@@ -22,10 +23,7 @@ static _Thread_local struct memo memo[MEMO];
 
 static unsigned slot(const char *name, size_t nl)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < nl; i++)
-        h = (h ^ (unsigned char)name[i]) * 16777619u;
-    return h % MEMO;
+    return (unsigned)(mx_fnv1a(MX_FNV1A_INIT, name, nl) % MEMO);
 }
 
 void mx_name_org_domain(const char *name, char *out, size_t outlen)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mx/hash.h"
 #include "mx/names.h"
 #include "mx/providers.h"
 
@@ -329,12 +330,12 @@ void mx_providers_destroy(struct mx_providers *p)
 static uint64_t hash_step(uint64_t h, unsigned char c)
 {
     h ^= (c >= 'A' && c <= 'Z') ? c + 32u : c;
-    return h * 1099511628211ull;
+    return h * MX_FNV1A_PRIME;
 }
 
 static uint64_t lower_hash(const char *s, size_t len)
 {
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = MX_FNV1A_INIT;
     for (size_t i = len; i-- > 0;)
         h = hash_step(h, (unsigned char)s[i]);
     return h;
@@ -478,7 +479,7 @@ static uint16_t longest_match(const struct pattern *pat, const struct index *ix,
         return MX_PROVIDER_NONE;
     size_t nl = strlen(name);
     /* One pass from the end: the hash of each suffix that starts a label. */
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = MX_FNV1A_INIT;
     for (size_t i = nl; i-- > 0;) {
         h = hash_step(h, (unsigned char)name[i]);
         if ((i == 0 || name[i - 1] == '.') && nb < MAXB) {

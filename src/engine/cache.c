@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mx/hash.h"
 #include "mx/cache.h"
 
 #define NSHARDS 64 /* the shard is the hash's low 6 bits ... */
@@ -27,13 +28,8 @@ struct mx_cache {
  * bits (shard) and the high bits (bucket) are both well mixed. */
 static uint64_t hash_key(const char *name, uint16_t qtype)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-        h ^= *p;
-        h *= 1099511628211ull;
-    }
-    h ^= qtype;
-    h *= 1099511628211ull;
+    uint64_t h = mx_fnv1a(MX_FNV1A_INIT, name, strlen(name));
+    h = mx_fnv1a(h, &qtype, sizeof qtype);
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;

@@ -61,7 +61,7 @@ struct worker {
     struct mx_answer *overflow_answer;
     /* counters, read by the monitor */
     _Alignas(64) _Atomic uint64_t c_sent, c_answered, c_retried, c_timeouts, c_done, c_stuck,
-        c_inflight, c_active, c_queued, c_rounds, c_send_calls, c_recv_calls;
+        c_inflight, c_active, c_queued, c_rounds, c_send_calls, c_recv_calls, c_rec_queries;
     _Atomic uint64_t c_rcode[MX_RC_COUNT];
     /* description of the active records, on request (mx_engine_describe):
      * the worker writes dump[] when dump_req moves, then sets dump_done */
@@ -366,6 +366,7 @@ static const struct mx_answer *oracle_get(void *ud, const char *name, uint16_t q
         return w->overflow_answer;
     rec->nheld++;
     if (created) {
+        rec->queries++;
         e->attempt = 0;
         e->server = (uint8_t)(w->next_id % w->nch);
         sq_push(w, e);
@@ -416,6 +417,7 @@ static void run_record(struct worker *w, struct mx_record *rec)
     if (done) {
         mx_engine_release(rec);
         active_remove(w, rec);
+        atomic_fetch_add_explicit(&w->c_rec_queries, rec->queries, memory_order_relaxed);
         atomic_fetch_add_explicit(&w->c_done, 1, memory_order_relaxed);
         w->eng->done(w->eng->dud, rec);
     }
@@ -761,6 +763,7 @@ void mx_engine_submit(struct mx_engine *e, struct mx_record *rec)
     rec->next = NULL;
     rec->pending = 0;
     rec->rounds = 0;
+    rec->queries = 0;
     rec->nheld = 0;
     rec->held_overflow = false;
     pthread_mutex_lock(&w->mlock);
@@ -889,6 +892,7 @@ void mx_engine_counters(struct mx_engine *e, struct mx_counters *out)
         out->rounds += atomic_load_explicit(&w->c_rounds, memory_order_relaxed);
         out->send_calls += atomic_load_explicit(&w->c_send_calls, memory_order_relaxed);
         out->recv_calls += atomic_load_explicit(&w->c_recv_calls, memory_order_relaxed);
+        out->record_queries += atomic_load_explicit(&w->c_rec_queries, memory_order_relaxed);
         for (int r = 0; r < MX_RC_COUNT; r++)
             out->rcode[r] += atomic_load_explicit(&w->c_rcode[r], memory_order_relaxed);
     }

@@ -34,6 +34,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "mx/hash.h"
 #include "mx/input.h"
 
 #define CHUNK (64u * 1024u)
@@ -80,6 +81,7 @@ struct mx_input {
     struct csv_parser csv;
 
     _Atomic uint64_t bytes_read; /* read by the progress monitor's thread */
+    _Atomic uint64_t consumed;   /* ... up to the last line returned (about) */
     uint64_t bytes_total;
 };
 
@@ -611,6 +613,12 @@ enum mx_status mx_input_next(struct mx_input *in, struct mx_input_line *out, cha
         /* the file may already be closed (last line without LF): cur moved on */
         out->file_index = (unsigned)(in->fd < 0 ? in->cur - 1 : in->cur);
         out->line_no = in->line_no;
+        /* Raw bytes behind the lines returned so far: what was read, less
+         * what still waits in the buffers (plain: the parse position; a
+         * compressed file: what the decoder has not taken yet). */
+        uint64_t left = in->codec == CODEC_PLAIN ? in->dlen - in->dpos : in->in_len - in->in_pos;
+        uint64_t rd = atomic_load_explicit(&in->bytes_read, memory_order_relaxed);
+        atomic_store_explicit(&in->consumed, rd > left ? rd - left : 0, memory_order_relaxed);
         return MX_OK;
     }
 }
@@ -623,6 +631,11 @@ void mx_input_set_cancel(struct mx_input *in, const atomic_int *flag)
 uint64_t mx_input_bytes_read(const struct mx_input *in)
 {
     return atomic_load_explicit(&in->bytes_read, memory_order_relaxed);
+}
+
+uint64_t mx_input_bytes_consumed(const struct mx_input *in)
+{
+    return atomic_load_explicit(&in->consumed, memory_order_relaxed);
 }
 
 uint64_t mx_input_bytes_total(const struct mx_input *in)
@@ -653,15 +666,9 @@ uint64_t mx_input_shard_hash(const char *raw, size_t len)
     const unsigned char *p = (const unsigned char *)raw;
     size_t b = 0;
     size_t e = len;
-    uint64_t h = UINT64_C(0xcbf29ce484222325);
-
     while (b < e && is_ws(p[b]))
         b++;
     while (e > b && is_ws(p[e - 1]))
         e--;
-    for (size_t i = b; i < e; i++) {
-        h ^= p[i];
-        h *= UINT64_C(0x100000001b3);
-    }
-    return h;
+    return mx_fnv1a(MX_FNV1A_INIT, p + b, e - b);
 }

@@ -46,54 +46,6 @@ struct mx_output {
     unsigned nhist;
 };
 
-bool mx_checkpoint_path(const char *output, char *buf, size_t len)
-{
-    if (!output || strcmp(output, "-") == 0)
-        return false;
-    struct stat st;
-    if (stat(output, &st) == 0 && !S_ISREG(st.st_mode))
-        return false;
-    int n = snprintf(buf, len, "%s.ckpt", output);
-    return n > 0 && (size_t)n < len;
-}
-
-enum mx_status mx_checkpoint_read(const char *path, struct mx_checkpoint *ck, char *err,
-                                  size_t errlen)
-{
-    memset(ck, 0, sizeof *ck);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "cannot read checkpoint %s: %s", path, strerror(errno));
-        return MX_EIO;
-    }
-    char line[256];
-    int version = 0, have = 0;
-    while (fgets(line, sizeof line, f)) {
-        unsigned long long v;
-        char fp[80];
-        if (sscanf(line, "mxscan-checkpoint %d", &version) == 1)
-            have |= 1;
-        else if (sscanf(line, "fingerprint %79s", fp) == 1) {
-            snprintf(ck->fingerprint, sizeof ck->fingerprint, "%s", fp);
-            have |= 2;
-        } else if (sscanf(line, "rows %llu", &v) == 1) {
-            ck->rows = v;
-            have |= 4;
-        } else if (sscanf(line, "offset %llu", &v) == 1) {
-            ck->offset = v;
-            have |= 8;
-        } else if (sscanf(line, "complete %llu", &v) == 1) {
-            ck->complete = v != 0;
-        }
-    }
-    fclose(f);
-    if (version != 1 || have != 15) {
-        snprintf(err, errlen, "checkpoint %s is damaged or of another version", path);
-        return MX_EFORMAT;
-    }
-    return MX_OK;
-}
-
 static enum mx_status write_all(int fd, const void *buf, size_t len, char *err, size_t errlen)
 {
     const char *p = buf;
@@ -116,29 +68,9 @@ static enum mx_status checkpoint_write(struct mx_output *o, uint64_t rows, uint6
 {
     if (!o->resumable)
         return MX_OK;
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", o->ckpath);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot write checkpoint %s: %s", tmp, strerror(errno));
-        return MX_EIO;
-    }
-    char buf[512];
-    int n = snprintf(buf, sizeof buf,
-                     "mxscan-checkpoint 1\nfingerprint %s\nrows %" PRIu64 "\noffset %" PRIu64
-                     "\ncomplete %d\n",
-                     o->fingerprint, rows, offset, complete ? 1 : 0);
-    enum mx_status st = write_all(fd, buf, (size_t)n, err, errlen);
-    if (st == MX_OK && fsync(fd) != 0) {
-        snprintf(err, errlen, "cannot sync checkpoint: %s", strerror(errno));
-        st = MX_EIO;
-    }
-    close(fd);
-    if (st == MX_OK && rename(tmp, o->ckpath) != 0) {
-        snprintf(err, errlen, "cannot replace checkpoint %s: %s", o->ckpath, strerror(errno));
-        st = MX_EIO;
-    }
-    return st;
+    struct mx_checkpoint ck = {.rows = rows, .offset = offset, .complete = complete};
+    snprintf(ck.fingerprint, sizeof ck.fingerprint, "%s", o->fingerprint);
+    return mx_checkpoint_write(o->ckpath, &ck, err, errlen);
 }
 
 static enum mx_status flush_zstd(struct mx_output *o, ZSTD_EndDirective mode, char *err,

@@ -1,10 +1,8 @@
 /* Tallies and the statistics JSON (stats.h). */
-#include <csv.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zstd.h>
 
 #include "mx/analyze.h"
 #include "mx/stats.h"
@@ -92,101 +90,6 @@ void mx_tally_add_text(struct mx_tally *t, const struct mx_providers *p, const c
 }
 
 /* ---- reading an earlier output back ---- */
-
-struct reread {
-    struct mx_tally *t;
-    const struct mx_providers *p;
-    unsigned col;
-    bool header_done;
-    char f[MX_COL_COUNT][2048];
-};
-
-static void cb_field(void *s, size_t len, void *data)
-{
-    struct reread *r = data;
-    if (r->col < MX_COL_COUNT) {
-        size_t n = len < sizeof r->f[0] - 1 ? len : sizeof r->f[0] - 1;
-        memcpy(r->f[r->col], s, n);
-        r->f[r->col][n] = 0;
-    }
-    r->col++;
-}
-
-static void cb_row(int c, void *data)
-{
-    (void)c;
-    struct reread *r = data;
-    if (!r->header_done) {
-        r->header_done = true;
-    } else if (r->col >= MX_COL_COUNT) {
-        mx_tally_add_text(r->t, r->p, r->f[MX_COL_STATUS], r->f[MX_COL_MAIL_STATUS],
-                          r->f[MX_COL_FINDINGS], r->f[MX_COL_PROVIDERS],
-                          r->f[MX_COL_SPF_PROVIDERS]);
-    }
-    r->col = 0;
-}
-
-enum mx_status mx_tally_from_output(struct mx_tally *t, const struct mx_providers *p,
-                                    const char *path, uint64_t offset, char *err, size_t errlen)
-{
-    enum mx_status st = MX_OK;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return MX_EIO;
-    }
-    struct csv_parser csv;
-    csv_init(&csv, CSV_STRICT_FINI);
-    struct reread *rr = calloc(1, sizeof *rr);
-    ZSTD_DCtx *d = ZSTD_createDCtx();
-    size_t inb = ZSTD_DStreamInSize(), outb = ZSTD_DStreamOutSize();
-    unsigned char *in = malloc(inb), *outbuf = malloc(outb);
-    if (!rr || !d || !in || !outbuf) {
-        snprintf(err, errlen, "out of memory");
-        st = MX_ENOMEM;
-        goto out;
-    }
-    rr->t = t;
-    rr->p = p;
-    unsigned char magic[4] = {0};
-    size_t mg = fread(magic, 1, 4, f);
-    bool z = mg == 4 && magic[0] == 0x28 && magic[1] == 0xB5 && magic[2] == 0x2F &&
-             magic[3] == 0xFD;
-    rewind(f);
-    uint64_t left = offset;
-    while (left > 0) {
-        size_t want = left < inb ? (size_t)left : inb;
-        size_t got = fread(in, 1, want, f);
-        if (got == 0)
-            break;
-        left -= got;
-        if (!z) {
-            csv_parse(&csv, in, got, cb_field, cb_row, rr);
-            continue;
-        }
-        ZSTD_inBuffer ib = {in, got, 0};
-        while (ib.pos < ib.size) {
-            ZSTD_outBuffer ob = {outbuf, outb, 0};
-            size_t rc = ZSTD_decompressStream(d, &ob, &ib);
-            if (ZSTD_isError(rc)) {
-                snprintf(err, errlen, "%s is not a readable zstd file: %s", path,
-                         ZSTD_getErrorName(rc));
-                st = MX_EFORMAT;
-                goto out;
-            }
-            csv_parse(&csv, outbuf, ob.pos, cb_field, cb_row, rr);
-        }
-    }
-    csv_fini(&csv, cb_field, cb_row, rr);
-out:
-    csv_free(&csv);
-    ZSTD_freeDCtx(d);
-    free(in);
-    free(outbuf);
-    free(rr);
-    fclose(f);
-    return st;
-}
 
 /* ---- JSON ---- */
 
