@@ -327,7 +327,6 @@ static void after_hello(struct mx_smtp_session *s)
 static void rcpt_reply(struct mx_smtp_session *s)
 {
     unsigned code = s->reply.code;
-    s->progress = true;
     if (code == 421) {
         refused(s);
         return;
@@ -339,6 +338,7 @@ static void rcpt_reply(struct mx_smtp_session *s)
         command(s, MX_SMTP_STEP_RSET, "RSET\r\n");
         return;
     }
+    s->progress = true; /* a request answered */
     s->txn_rcpts++;
     s->conn_rcpts++;
     if (!is2xx(code))
@@ -400,7 +400,6 @@ static void got_reply(struct mx_smtp_session *s)
         }
         return;
     case MX_SMTP_STEP_MAIL:
-        s->progress = true;
         if (is2xx(code)) {
             s->in_txn = true;
             s->txn_rcpts = 0;
@@ -409,6 +408,7 @@ static void got_reply(struct mx_smtp_session *s)
         } else if (code == 421) {
             refused(s);
         } else {
+            s->progress = true; /* the refusal answers every queued request */
             mx_smtp_mail_refused(s->p, s->h, (uint16_t)code, s->reply.text);
             next_action(s);
         }

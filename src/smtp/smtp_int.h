@@ -72,7 +72,8 @@ struct mx_smtp_session {
     bool plain_only;                /* do not try STARTTLS */
     bool facts_session;             /* this conversation learns the facts */
     bool facts_given;
-    bool progress;                  /* answered something the queue wanted */
+    bool progress;                  /* answered a queued request (or must be
+                                       retried in plain after TLS failed) */
     bool in_txn;
     unsigned txn_rcpts, conn_rcpts, conn_errors;
     uint16_t mail_code;             /* of the open transaction */
