@@ -266,7 +266,8 @@ static void *acceptor(void *arg)
     return NULL;
 }
 
-/* Listens on 127.0.0.2 .. 127.0.0.(1 + naddr), one port for all. */
+/* Listens on 127.0.0.2 .. 127.0.0.(1 + naddr), one port for all; naddr 0:
+ * on [::1]. */
 static void fake_start(struct fake *f, unsigned naddr, const char *const *scripts, size_t n)
 {
     memset(f, 0, sizeof *f);
@@ -279,6 +280,20 @@ static void fake_start(struct fake *f, unsigned naddr, const char *const *script
     f->tls = SSL_CTX_new(TLS_server_method());
     cr_assert(f->tls && f->cert && SSL_CTX_use_certificate(f->tls, f->cert) == 1 &&
               SSL_CTX_use_PrivateKey(f->tls, f->key) == 1);
+    if (naddr == 0) { /* one listener on [::1] */
+        struct sockaddr_in6 a6;
+        memset(&a6, 0, sizeof a6);
+        a6.sin6_family = AF_INET6;
+        a6.sin6_addr = in6addr_loopback;
+        f->naddr = 1;
+        f->lfd[0] = socket(AF_INET6, SOCK_STREAM, 0);
+        cr_assert(bind(f->lfd[0], (struct sockaddr *)&a6, sizeof a6) == 0, "bind ::1: %s",
+                  strerror(errno));
+        cr_assert(listen(f->lfd[0], 16) == 0);
+        socklen_t sl = sizeof a6;
+        getsockname(f->lfd[0], (struct sockaddr *)&a6, &sl);
+        f->port = ntohs(a6.sin6_port);
+    }
     for (unsigned i = 0; i < naddr; i++) {
         struct sockaddr_in a;
         memset(&a, 0, sizeof a);
@@ -919,4 +934,24 @@ Test(smtp_probe, submit_checks_names)
     c.mail_from = NULL;
     c.conn_rate = -1;
     cr_expect_null(mx_smtp_create(&c, err, sizeof err));
+}
+
+Test(smtp_probe, ipv6, .timeout = 20)
+{
+    static const char *const s[] = {GREET_EHLO_PLAIN "serve 250"};
+    struct fake f;
+    fake_start(&f, 0, s, 1);
+    struct mx_smtp_cfg c = cfg_for(&f);
+    char err[128];
+    cr_assert(mx_allowlist_parse(&loopback, "::1/128", err, sizeof err) == MX_OK);
+    struct mx_smtp *p = start(&c);
+    struct mx_ip ip;
+    cr_assert(mx_ip_parse("::1", &ip));
+    cr_assert_eq(mx_smtp_submit(p, &ip, "mx.test", "d.test", on_done, (void *)0), MX_OK);
+    cr_assert(wait_n(1, 5000));
+    cr_expect_eq(got.r[0].conn, MX_SMTP_CONN_OK);
+    cr_expect_eq(got.r[0].rcpt_code, 250);
+    cr_expect(mx_ip_equal(&got.r[0].addr, &ip));
+    mx_smtp_destroy(p);
+    fake_stop(&f);
 }
