@@ -255,15 +255,21 @@ struct mx_smtp_stats {
 
 struct mx_smtp;
 
+/* Runs on the probe thread; r is valid only during the call. Keep it short
+ * (copy r, hand it to the worker that owns the record, wake that worker): it
+ * holds up every conversation. It may call mx_smtp_submit, never
+ * mx_smtp_destroy. */
 typedef void (*mx_smtp_done_fn)(void *ud, const struct mx_smtp_result *r);
 
 /* Starts the probe thread. NULL with err filled on failure (bad settings,
  * unreadable ca_file, no epoll). The cfg strings are copied. */
 struct mx_smtp *mx_smtp_create(const struct mx_smtp_cfg *cfg, char *err, size_t errlen);
 
-/* Stops the thread within a bounded time (it does not wait for servers):
- * outstanding requests complete first, with end/rcpt_end MX_SMTP_END_ABORTED,
- * on the probe thread. Must not race with mx_smtp_submit. NULL is a no-op. */
+/* Stops the thread within about 2.5 s: requests still waiting are answered
+ * at once with end/rcpt_end MX_SMTP_END_ABORTED (on the probe thread);
+ * conversations past their facts end with QUIT, others are cut; whatever
+ * has not closed after 2.5 s is cut too. Must not race with mx_smtp_submit.
+ * NULL is a no-op. */
 void mx_smtp_destroy(struct mx_smtp *p);
 
 /* Thread-safe. exchange: the MX host name (certificate name, SNI); rcpt_domain
