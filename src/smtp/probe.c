@@ -1,6 +1,6 @@
-/* The SMTP probe object: its thread and epoll loop, the request inbox, the
- * per-address hosts (queue, one session, cached facts), the RCPT answer
- * cache, the connection pacer and the scheduling of sessions. */
+/* The SMTP probe object: its thread and epoll loop, the request inbox,
+ * answering requests from the hosts' facts and the caches (tables.c), the
+ * connection pacer and the scheduling of sessions (session.c). */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -12,19 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mx/input.h"
 #include "mx/names.h"
 #include "smtp_int.h"
-
-struct mx_smtp_rc {
-    struct mx_smtp_rc *hnext;       /* hash chain */
-    struct mx_smtp_rc *prev, *next; /* LRU */
-    uint64_t hash;
-    struct mx_ip ip;
-    uint16_t mail_code, code;
-    size_t domlen;
-    char data[]; /* domain NUL text NUL */
-};
 
 static uint64_t now_us(void)
 {
@@ -98,246 +87,6 @@ static void answer_not_reached(struct mx_smtp *p, struct mx_smtp_host *h, struct
     complete(p, req, &r);
 }
 
-/* ---- RCPT answer cache ---- */
-
-static uint64_t hash_ip(const struct mx_ip *ip)
-{
-    unsigned char key[17];
-    key[0] = ip->family;
-    memcpy(key + 1, ip->b, 16);
-    return mx_input_shard_hash((const char *)key, sizeof key);
-}
-
-static uint64_t hash_rc(const struct mx_ip *ip, const char *domain)
-{
-    uint64_t h = hash_ip(ip) ^ mx_input_shard_hash(domain, strlen(domain));
-    return h * 0x9E3779B97F4A7C15ull; /* mix before masking */
-}
-
-static void rc_unlink_lru(struct mx_smtp *p, struct mx_smtp_rc *e)
-{
-    if (e->prev)
-        e->prev->next = e->next;
-    else
-        p->rc_head = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
-    else
-        p->rc_tail = e->prev;
-    e->prev = e->next = NULL;
-}
-
-static void rc_push_lru(struct mx_smtp *p, struct mx_smtp_rc *e)
-{
-    e->prev = p->rc_tail;
-    e->next = NULL;
-    if (p->rc_tail)
-        p->rc_tail->next = e;
-    else
-        p->rc_head = e;
-    p->rc_tail = e;
-}
-
-static struct mx_smtp_rc *rc_find(struct mx_smtp *p, const struct mx_ip *ip, const char *domain)
-{
-    uint64_t hv = hash_rc(ip, domain);
-    for (struct mx_smtp_rc *e = p->rb[hv & p->rmask]; e; e = e->hnext)
-        if (e->hash == hv && mx_ip_equal(&e->ip, ip) && strcmp(e->data, domain) == 0) {
-            rc_unlink_lru(p, e);
-            rc_push_lru(p, e);
-            return e;
-        }
-    return NULL;
-}
-
-static void rc_drop_oldest(struct mx_smtp *p)
-{
-    struct mx_smtp_rc *e = p->rc_head;
-    if (!e)
-        return;
-    rc_unlink_lru(p, e);
-    for (struct mx_smtp_rc **pp = &p->rb[e->hash & p->rmask]; *pp; pp = &(*pp)->hnext)
-        if (*pp == e) {
-            *pp = e->hnext;
-            break;
-        }
-    free(e);
-    p->rcount--;
-}
-
-static void rc_grow(struct mx_smtp *p)
-{
-    size_t n = (p->rmask + 1) * 2;
-    struct mx_smtp_rc **nb = calloc(n, sizeof *nb);
-    if (!nb)
-        return; /* longer chains, still correct */
-    for (size_t i = 0; i <= p->rmask; i++) {
-        struct mx_smtp_rc *e = p->rb[i], *nx;
-        for (; e; e = nx) {
-            nx = e->hnext;
-            e->hnext = nb[e->hash & (n - 1)];
-            nb[e->hash & (n - 1)] = e;
-        }
-    }
-    free(p->rb);
-    p->rb = nb;
-    p->rmask = n - 1;
-}
-
-static void rc_store(struct mx_smtp *p, const struct mx_ip *ip, const char *domain,
-                     uint16_t mail_code, uint16_t code, const char *text)
-{
-    size_t dl = strlen(domain), tl = strlen(text);
-    struct mx_smtp_rc *e = malloc(sizeof *e + dl + tl + 2);
-    if (!e)
-        return; /* a cache, not a promise */
-    e->hash = hash_rc(ip, domain);
-    e->ip = *ip;
-    e->mail_code = mail_code;
-    e->code = code;
-    e->domlen = dl;
-    memcpy(e->data, domain, dl + 1);
-    memcpy(e->data + dl + 1, text, tl + 1);
-    while (p->rcount >= p->cfg.cache_rcpts && p->rc_head)
-        rc_drop_oldest(p);
-    if (p->rcount >= p->rmask + 1)
-        rc_grow(p);
-    e->hnext = p->rb[e->hash & p->rmask];
-    p->rb[e->hash & p->rmask] = e;
-    rc_push_lru(p, e);
-    p->rcount++;
-}
-
-/* ---- hosts ---- */
-
-static void list_unlink(struct mx_smtp *p, struct mx_smtp_host *h)
-{
-    struct mx_smtp_host **head, **tail;
-    if (h->where == MX_SMTP_H_IDLE) {
-        head = &p->idle_head;
-        tail = &p->idle_tail;
-    } else if (h->where == MX_SMTP_H_READY) {
-        head = &p->ready_head;
-        tail = &p->ready_tail;
-    } else {
-        return;
-    }
-    if (h->prev)
-        h->prev->next = h->next;
-    else if (*head == h)
-        *head = h->next;
-    if (h->next)
-        h->next->prev = h->prev;
-    else if (*tail == h)
-        *tail = h->prev;
-    h->prev = h->next = NULL;
-}
-
-static void list_push(struct mx_smtp_host **head, struct mx_smtp_host **tail,
-                      struct mx_smtp_host *h)
-{
-    h->prev = *tail;
-    h->next = NULL;
-    if (*tail)
-        (*tail)->next = h;
-    else
-        *head = h;
-    *tail = h;
-}
-
-static void set_where(struct mx_smtp *p, struct mx_smtp_host *h, enum mx_smtp_where w)
-{
-    list_unlink(p, h);
-    h->where = w;
-    if (w == MX_SMTP_H_IDLE)
-        list_push(&p->idle_head, &p->idle_tail, h);
-    else if (w == MX_SMTP_H_READY)
-        list_push(&p->ready_head, &p->ready_tail, h);
-}
-
-static void host_free(struct mx_smtp_host *h)
-{
-    free(h->leaf);
-    free(h);
-}
-
-/* Drops the least recently used idle hosts beyond cache_hosts. */
-static void host_evict(struct mx_smtp *p)
-{
-    while (p->hcount > p->cfg.cache_hosts && p->idle_head) {
-        struct mx_smtp_host *h = p->idle_head;
-        list_unlink(p, h);
-        for (struct mx_smtp_host **pp = &p->hb[h->hash & p->hmask]; *pp; pp = &(*pp)->hnext)
-            if (*pp == h) {
-                *pp = h->hnext;
-                break;
-            }
-        host_free(h);
-        p->hcount--;
-    }
-}
-
-static void host_grow(struct mx_smtp *p)
-{
-    size_t n = (p->hmask + 1) * 2;
-    struct mx_smtp_host **nb = calloc(n, sizeof *nb);
-    if (!nb)
-        return;
-    for (size_t i = 0; i <= p->hmask; i++) {
-        struct mx_smtp_host *h = p->hb[i], *nx;
-        for (; h; h = nx) {
-            nx = h->hnext;
-            h->hnext = nb[h->hash & (n - 1)];
-            nb[h->hash & (n - 1)] = h;
-        }
-    }
-    free(p->hb);
-    p->hb = nb;
-    p->hmask = n - 1;
-}
-
-static struct mx_smtp_host *host_get(struct mx_smtp *p, const struct mx_ip *ip)
-{
-    uint64_t hv = hash_ip(ip) * 0x9E3779B97F4A7C15ull;
-    for (struct mx_smtp_host *h = p->hb[hv & p->hmask]; h; h = h->hnext)
-        if (h->hash == hv && mx_ip_equal(&h->ip, ip))
-            return h;
-    struct mx_smtp_host *h = calloc(1, sizeof *h);
-    if (!h)
-        return NULL;
-    h->ip = *ip;
-    h->hash = hv;
-    h->where = MX_SMTP_H_BUSY; /* in no list until placed */
-    if (p->hcount >= p->hmask + 1)
-        host_grow(p);
-    h->hnext = p->hb[hv & p->hmask];
-    p->hb[hv & p->hmask] = h;
-    p->hcount++;
-    return h;
-}
-
-static void enqueue(struct mx_smtp_host *h, struct mx_smtp_req *req)
-{
-    req->next = NULL;
-    if (h->qtail)
-        h->qtail->next = req;
-    else
-        h->qhead = req;
-    h->qtail = req;
-}
-
-static struct mx_smtp_req *dequeue(struct mx_smtp_host *h)
-{
-    struct mx_smtp_req *req = h->qhead;
-    if (req) {
-        h->qhead = req->next;
-        if (!h->qhead)
-            h->qtail = NULL;
-        req->next = NULL;
-    }
-    return req;
-}
-
 /* Why RCPT cannot be asked at this host, from its facts: MX_SMTP_END_OK when
  * it can. */
 static enum mx_smtp_end rcpt_blocked(const struct mx_smtp_host *h)
@@ -376,7 +125,7 @@ static bool rcpt_from_cache(struct mx_smtp *p, struct mx_smtp_host *h, struct mx
         answer_mail_refused(p, h, req, true);
         return true;
     }
-    struct mx_smtp_rc *e = h->known ? rc_find(p, &req->addr, req->rcpt) : NULL;
+    struct mx_smtp_rc *e = h->known ? mx_smtp_rc_find(p, &req->addr, req->rcpt) : NULL;
     if (!e)
         return false;
     struct mx_smtp_result r;
@@ -385,7 +134,7 @@ static bool rcpt_from_cache(struct mx_smtp *p, struct mx_smtp_host *h, struct mx
     r.rcpt_cached = true;
     r.mail_code = e->mail_code;
     r.rcpt_code = e->code;
-    snprintf(r.rcpt_text, sizeof r.rcpt_text, "%s", e->data + e->domlen + 1);
+    snprintf(r.rcpt_text, sizeof r.rcpt_text, "%s", mx_smtp_rc_text(e));
     bump(&p->n_rcpt_cached);
     complete(p, req, &r);
     return true;
@@ -401,7 +150,7 @@ void mx_smtp_host_facts(struct mx_smtp *p, struct mx_smtp_host *h,
         memset(&tmp, 0, sizeof tmp);
         tmp.known = true;
         tmp.facts = *facts;
-        while ((req = dequeue(h)) != NULL)
+        while ((req = mx_smtp_dequeue(h)) != NULL)
             answer_not_reached(p, &tmp, req, MX_SMTP_END_LOCAL_ERROR);
         return;
     }
@@ -425,7 +174,7 @@ void mx_smtp_host_facts(struct mx_smtp *p, struct mx_smtp_host *h,
     h->qtail = last;
     /* RCPT requests the facts rule out are answered now */
     struct mx_smtp_req *req;
-    while (rcpt_blocked(h) != MX_SMTP_END_OK && (req = dequeue(h)) != NULL)
+    while (rcpt_blocked(h) != MX_SMTP_END_OK && (req = mx_smtp_dequeue(h)) != NULL)
         answer_not_reached(p, h, req, rcpt_blocked(h));
 }
 
@@ -434,13 +183,13 @@ struct mx_smtp_req *mx_smtp_host_next_rcpt(struct mx_smtp *p, struct mx_smtp_hos
     while (h->qhead) {
         struct mx_smtp_req *req = h->qhead;
         if (req->rcpt[0] == '\0') { /* facts known by now */
-            dequeue(h);
+            mx_smtp_dequeue(h);
             struct mx_smtp_result r;
             fill(h, req, &r);
             complete(p, req, &r);
             continue;
         }
-        dequeue(h);
+        mx_smtp_dequeue(h);
         if (!rcpt_from_cache(p, h, req)) { /* needs asking: back to the head */
             req->next = h->qhead;
             h->qhead = req;
@@ -455,7 +204,7 @@ struct mx_smtp_req *mx_smtp_host_next_rcpt(struct mx_smtp *p, struct mx_smtp_hos
 void mx_smtp_rcpt_answer(struct mx_smtp *p, struct mx_smtp_host *h, enum mx_smtp_rcpt what,
                          uint16_t mail_code, uint16_t rcpt_code, const char *text)
 {
-    struct mx_smtp_req *req = dequeue(h);
+    struct mx_smtp_req *req = mx_smtp_dequeue(h);
     if (!req)
         return;
     struct mx_smtp_result r;
@@ -465,7 +214,7 @@ void mx_smtp_rcpt_answer(struct mx_smtp *p, struct mx_smtp_host *h, enum mx_smtp
     r.rcpt_code = rcpt_code;
     snprintf(r.rcpt_text, sizeof r.rcpt_text, "%s", text ? text : "");
     if (what == MX_SMTP_RCPT_REPLIED)
-        rc_store(p, &req->addr, req->rcpt, mail_code, rcpt_code, r.rcpt_text);
+        mx_smtp_rc_store(p, &req->addr, req->rcpt, mail_code, rcpt_code, r.rcpt_text);
     complete(p, req, &r);
 }
 
@@ -475,7 +224,7 @@ void mx_smtp_mail_refused(struct mx_smtp *p, struct mx_smtp_host *h, uint16_t co
     h->mail_code = code;
     snprintf(h->mail_text, sizeof h->mail_text, "%s", text);
     struct mx_smtp_req *req;
-    while ((req = dequeue(h)) != NULL)
+    while ((req = mx_smtp_dequeue(h)) != NULL)
         answer_mail_refused(p, h, req, false);
 }
 
@@ -491,25 +240,25 @@ void mx_smtp_session_done(struct mx_smtp *p, struct mx_smtp_session *s)
     h->failures = s->progress ? 0 : h->failures + 1;
     h->last_end = s->end;
     if (!h->qhead) {
-        set_where(p, h, MX_SMTP_H_IDLE);
-        host_evict(p);
+        mx_smtp_host_place(p, h, MX_SMTP_H_IDLE);
+        mx_smtp_host_evict(p);
         return;
     }
     if (p->stopping) {
-        set_where(p, h, MX_SMTP_H_IDLE); /* answered as aborted by the loop */
+        mx_smtp_host_place(p, h, MX_SMTP_H_IDLE); /* answered as aborted by the loop */
         return;
     }
     /* Queued RCPT requests left: try again unless the server said no or
      * two conversations in a row got nowhere. */
     if (s->end == MX_SMTP_END_REJECTED || h->failures >= 2) {
         struct mx_smtp_req *req;
-        while ((req = dequeue(h)) != NULL)
+        while ((req = mx_smtp_dequeue(h)) != NULL)
             answer_not_reached(p, h, req, s->end == MX_SMTP_END_OK ? MX_SMTP_END_CLOSED : s->end);
-        set_where(p, h, MX_SMTP_H_IDLE);
-        host_evict(p);
+        mx_smtp_host_place(p, h, MX_SMTP_H_IDLE);
+        mx_smtp_host_evict(p);
         return;
     }
-    set_where(p, h, MX_SMTP_H_READY);
+    mx_smtp_host_place(p, h, MX_SMTP_H_READY);
 }
 
 /* ---- requests in ---- */
@@ -532,7 +281,7 @@ static void dispatch(struct mx_smtp *p, struct mx_smtp_req *req)
         answer_not_allowed(p, req);
         return;
     }
-    struct mx_smtp_host *h = host_get(p, &req->addr);
+    struct mx_smtp_host *h = mx_smtp_host_get(p, &req->addr);
     if (!h) {
         struct mx_smtp_result r;
         fill(NULL, req, &r);
@@ -552,18 +301,18 @@ static void dispatch(struct mx_smtp *p, struct mx_smtp_req *req)
         if (!h->qhead && rcpt_from_cache(p, h, req)) /* keep FIFO order */
             goto placed;
     }
-    enqueue(h, req);
+    mx_smtp_enqueue(h, req);
     if (h->s)
         mx_smtp_session_kick(h->s);
     else if (h->where != MX_SMTP_H_READY)
-        set_where(p, h, MX_SMTP_H_READY);
+        mx_smtp_host_place(p, h, MX_SMTP_H_READY);
     return;
 placed:
     if (!h->s && !h->qhead && h->where != MX_SMTP_H_IDLE) {
-        set_where(p, h, MX_SMTP_H_IDLE);
-        host_evict(p);
+        mx_smtp_host_place(p, h, MX_SMTP_H_IDLE);
+        mx_smtp_host_evict(p);
     } else if (h->where == MX_SMTP_H_IDLE) {
-        set_where(p, h, MX_SMTP_H_IDLE); /* most recently used */
+        mx_smtp_host_place(p, h, MX_SMTP_H_IDLE); /* most recently used */
     }
 }
 
@@ -583,7 +332,7 @@ static void schedule(struct mx_smtp *p)
         if (t < p->next_conn_us)
             return;
         struct mx_smtp_host *h = p->ready_head;
-        set_where(p, h, MX_SMTP_H_BUSY);
+        mx_smtp_host_place(p, h, MX_SMTP_H_BUSY);
         p->next_conn_us = t + p->pace_us;
         mx_smtp_session_start(p, h, t / 1000);
     }
@@ -635,7 +384,7 @@ static void begin_stop(struct mx_smtp *p, struct mx_smtp_req *inbox)
     for (size_t b = 0; b <= p->hmask; b++)
         for (struct mx_smtp_host *h = p->hb[b]; h; h = h->hnext) {
             struct mx_smtp_req *req;
-            while ((req = dequeue(h)) != NULL)
+            while ((req = mx_smtp_dequeue(h)) != NULL)
                 answer_not_reached(p, h, req, MX_SMTP_END_ABORTED);
         }
     for (unsigned i = 0; i < p->cfg.max_conns; i++) {
@@ -723,19 +472,7 @@ static bool mail_from_ok(const char *s)
 
 static void probe_free(struct mx_smtp *p)
 {
-    if (p->hb) {
-        for (size_t b = 0; b <= p->hmask; b++) {
-            struct mx_smtp_host *h = p->hb[b], *nx;
-            for (; h; h = nx) {
-                nx = h->hnext;
-                host_free(h);
-            }
-        }
-        free(p->hb);
-    }
-    while (p->rc_head)
-        rc_drop_oldest(p);
-    free(p->rb);
+    mx_smtp_tables_free(p);
     free(p->sess);
     if (p->ssl_ctx)
         SSL_CTX_free(p->ssl_ctx);

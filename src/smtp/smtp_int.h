@@ -1,7 +1,8 @@
 /* Inside the SMTP probe: the objects shared by probe.c (thread, requests,
- * hosts, caches, scheduling), session.c (one connection's state machine)
- * and tls.c (OpenSSL context and certificate facts). Every field below is
- * owned by the probe thread unless marked "lock". */
+ * answers, scheduling), tables.c (hosts, queues, the RCPT answer cache),
+ * session.c (one connection's state machine) and tls.c (OpenSSL context and
+ * certificate facts). Every field below is owned by the probe thread
+ * unless marked "lock". */
 #ifndef MX_SMTP_INT_H
 #define MX_SMTP_INT_H
 
@@ -86,7 +87,16 @@ struct mx_smtp_session {
     char out[MX_SMTP_OUTBUF];
 };
 
-struct mx_smtp_rc; /* RCPT answer cache entry (probe.c) */
+/* An RCPT answer kept for an (address, domain) pair. */
+struct mx_smtp_rc {
+    struct mx_smtp_rc *hnext;       /* hash chain */
+    struct mx_smtp_rc *prev, *next; /* LRU */
+    uint64_t hash;
+    struct mx_ip ip;
+    uint16_t mail_code, code;
+    size_t domlen;
+    char data[]; /* domain NUL text NUL */
+};
 
 struct mx_smtp {
     /* settings, fixed after create */
@@ -145,6 +155,22 @@ void mx_smtp_mail_refused(struct mx_smtp *p, struct mx_smtp_host *h, uint16_t co
 void mx_smtp_session_done(struct mx_smtp *p, struct mx_smtp_session *s);
 /* Some other address waits for a connection slot. */
 bool mx_smtp_slot_wanted(const struct mx_smtp *p);
+
+/* ---- tables.c ---- */
+/* The host of an address, made (in no list) when new; NULL: no memory. */
+struct mx_smtp_host *mx_smtp_host_get(struct mx_smtp *p, const struct mx_ip *ip);
+/* Moves h to the idle list (as most recently used), the ready list, or to
+ * none (busy). */
+void mx_smtp_host_place(struct mx_smtp *p, struct mx_smtp_host *h, enum mx_smtp_where w);
+/* Drops least recently used idle hosts beyond cache_hosts. */
+void mx_smtp_host_evict(struct mx_smtp *p);
+void mx_smtp_enqueue(struct mx_smtp_host *h, struct mx_smtp_req *req);
+struct mx_smtp_req *mx_smtp_dequeue(struct mx_smtp_host *h);
+struct mx_smtp_rc *mx_smtp_rc_find(struct mx_smtp *p, const struct mx_ip *ip, const char *domain);
+void mx_smtp_rc_store(struct mx_smtp *p, const struct mx_ip *ip, const char *domain,
+                      uint16_t mail_code, uint16_t code, const char *text);
+const char *mx_smtp_rc_text(const struct mx_smtp_rc *e);
+void mx_smtp_tables_free(struct mx_smtp *p);
 
 /* ---- session.c ---- */
 void mx_smtp_session_start(struct mx_smtp *p, struct mx_smtp_host *h, uint64_t now);
