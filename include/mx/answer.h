@@ -72,6 +72,22 @@ static inline bool mx_answer_nodata(const struct mx_answer *a)
 {
     return a->rc == MX_RC_NOERROR && a->count == 0;
 }
+/* The look-up ended without a DNS answer (SERVFAIL, REFUSED, timeout, a
+ * malformed reply ...): it proves nothing either way. */
+static inline bool mx_rc_failed(enum mx_rc rc)
+{
+    return rc != MX_RC_NOERROR && rc != MX_RC_NXDOMAIN;
+}
+static inline bool mx_answer_failed(const struct mx_answer *a)
+{
+    return mx_rc_failed(a->rc);
+}
+/* A void look-up (RFC 7208 4.6.4): the name does not exist, or has no
+ * record of the asked type. */
+static inline bool mx_answer_void(const struct mx_answer *a)
+{
+    return a->rc == MX_RC_NXDOMAIN || mx_answer_nodata(a);
+}
 
 /* Parses a raw DNS response to a query for (qname, qtype). Malformed input
  * gives rc MX_RC_FORMERR, never a crash. The result is malloc'ed; free().

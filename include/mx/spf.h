@@ -14,6 +14,8 @@
 #include "mx/oracle.h"
 
 #define MX_SPF_MAX_INCLUDES 32 /* distinct include/redirect targets remembered */
+#define MX_SPF_MAX_LOOKUPS 10  /* RFC 7208 4.6.4: DNS-querying terms */
+#define MX_SPF_MAX_VOIDS 2     /* RFC 7208 4.6.4: void look-ups */
 
 enum mx_spf_result {
     MX_SPF_NONE,

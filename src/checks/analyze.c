@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "mx/analyze.h"
-#include "mx/mx_checks.h"
 #include "mx/dmarc.h"
+#include "mx/mx_checks.h"
 #include "mx/names.h"
 #include "mx/record.h"
 #include "mx/spf.h"

@@ -13,8 +13,6 @@
 #include "mx/spf.h"
 #include "mx/text.h"
 
-#define MAX_LOOKUPS 10
-#define MAX_VOIDS 2
 #define MAX_NODES 50 /* records walked */
 #define MAX_DEPTH 16
 #define NAME_BUF 256
@@ -30,19 +28,9 @@ struct walk {
     char path[MAX_DEPTH + 1][NAME_BUF]; /* names from the domain down to the current record */
 };
 
-static bool is_void(const struct mx_answer *a)
-{
-    return a->rc == MX_RC_NXDOMAIN || mx_answer_nodata(a);
-}
-
-static bool is_failure(const struct mx_answer *a)
-{
-    return a->rc != MX_RC_NOERROR && a->rc != MX_RC_NXDOMAIN;
-}
-
 static bool decided(const struct walk *w)
 {
-    return w->out->lookups > MAX_LOOKUPS || w->out->voids > MAX_VOIDS ||
+    return w->out->lookups > MX_SPF_MAX_LOOKUPS || w->out->voids > MX_SPF_MAX_VOIDS ||
            w->nodes >= MAX_NODES;
 }
 
@@ -99,7 +87,7 @@ static char walk_target(struct walk *w, const char *target, unsigned depth)
         w->pending = true;
         return 'x';
     }
-    if (is_void(txt)) {
+    if (mx_answer_void(txt)) {
         w->out->voids++;
         w->broken_perm = true;
         note(w, txt->rc == MX_RC_NXDOMAIN ? "include target does not exist"
@@ -107,7 +95,7 @@ static char walk_target(struct walk *w, const char *target, unsigned depth)
              target);
         return 'x';
     }
-    if (is_failure(txt)) {
+    if (mx_answer_failed(txt)) {
         w->broken_fail = true;
         note(w, "include target look-up failed", target);
         return 'x';
@@ -140,7 +128,7 @@ static void walk_lookup(struct walk *w, enum mx_spf_kind kind, const char *targe
         const struct mx_answer *a6 = mx_oracle_get(w->o, target, MX_T_AAAA, flags);
         if (!a4 || !a6)
             w->pending = true;
-        else if (is_void(a4) && is_void(a6))
+        else if (mx_answer_void(a4) && mx_answer_void(a6))
             w->out->voids++;
         return;
     }
@@ -148,7 +136,7 @@ static void walk_lookup(struct walk *w, enum mx_spf_kind kind, const char *targe
         mx_oracle_get(w->o, target, kind == MX_SPF_K_MX ? MX_T_MX : MX_T_A, flags);
     if (!a)
         w->pending = true;
-    else if (is_void(a))
+    else if (mx_answer_void(a))
         w->out->voids++;
 }
 
@@ -244,7 +232,7 @@ bool mx_spf_analyze(struct mx_oracle *o, const char *domain, struct mx_spf_info 
         out->pending = true;
         return false;
     }
-    if (is_failure(txt)) {
+    if (mx_answer_failed(txt)) {
         out->txt_failed = true;
         out->result = MX_SPF_TEMPERROR;
         return true;
@@ -281,12 +269,12 @@ bool mx_spf_analyze(struct mx_oracle *o, const char *domain, struct mx_spf_info 
         return false;
     }
 
-    if (out->lookups > MAX_LOOKUPS || w.loop) {
+    if (out->lookups > MX_SPF_MAX_LOOKUPS || w.loop) {
         out->findings |= MX_FBIT(MX_F_SPF_LOOKUP_LIMIT);
         if (!out->error[0])
             snprintf(out->error, sizeof out->error, "%u DNS-querying terms", out->lookups);
     }
-    if (out->voids > MAX_VOIDS) {
+    if (out->voids > MX_SPF_MAX_VOIDS) {
         out->findings |= MX_FBIT(MX_F_SPF_VOID_LIMIT);
         if (!out->error[0])
             snprintf(out->error, sizeof out->error, "%u void look-ups", out->voids);
@@ -300,7 +288,7 @@ bool mx_spf_analyze(struct mx_oracle *o, const char *domain, struct mx_spf_info 
     if (all && all != 'x')
         snprintf(out->all, sizeof out->all, "%call", all);
 
-    if (out->lookups > MAX_LOOKUPS || w.loop || out->voids > MAX_VOIDS || w.broken_perm)
+    if (out->lookups > MX_SPF_MAX_LOOKUPS || w.loop || out->voids > MX_SPF_MAX_VOIDS || w.broken_perm)
         out->result = MX_SPF_PERMERROR;
     else if (w.broken_fail)
         out->result = MX_SPF_TEMPERROR;

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "mx/hash.h"
-#include "mx/resume.h"
 #include "mx/results.h"
+#include "mx/resume.h"
 #include "mx/scan.h"
 
 /* ---- the checkpoint file ---- */
