@@ -284,6 +284,74 @@ static bool parse_network(const char *r, size_t rl, uint8_t family, struct mx_sp
                       family == 4 ? &t->cidr4 : &t->cidr6);
 }
 
+/* A modifier name=value (RFC 7208 6, 4.6.1 unknown-modifier). */
+static bool parse_modifier(const char *name, size_t nl, const char *v, size_t vl,
+                           struct mx_spf_term *t, const char **why)
+{
+    size_t last;
+    t->domain = v;
+    t->domain_len = vl;
+    if (mx_text_ieq(name, nl, "redirect") || mx_text_ieq(name, nl, "exp")) {
+        t->kind = mx_text_ieq(name, nl, "exp") ? MX_SPF_K_EXP : MX_SPF_K_REDIRECT;
+        *why = "bad domain-spec";
+        return check_domain_spec(v, vl, &t->macro);
+    }
+    t->kind = MX_SPF_K_UNKNOWN;
+    *why = "bad macro-string in modifier";
+    return check_macro_string(v, vl, true, &t->macro, &last);
+}
+
+/* a and mx: [":" domain-spec] [dual-cidr-length]. */
+static bool parse_a_mx_arg(const char *r, size_t rl, struct mx_spf_term *t, const char **why)
+{
+    if (rl == 0)
+        return true;
+    if (r[0] == '/')
+        return parse_dual_cidr(r, rl, t);
+    const char *d = r + 1;
+    size_t dl = rl - 1;
+    size_t c = cidr_suffix(d, dl);
+    if (c < dl && !parse_dual_cidr(d + c, dl - c, t)) {
+        *why = "bad cidr length";
+        return false;
+    }
+    t->domain = d;
+    t->domain_len = c;
+    *why = "bad domain-spec";
+    return check_domain_spec(d, c, &t->macro);
+}
+
+/* The argument r[0..rl) of mechanism t->kind (after its name). */
+static bool parse_mechanism_arg(const char *r, size_t rl, struct mx_spf_term *t,
+                                const char **why)
+{
+    *why = "bad mechanism argument";
+    switch (t->kind) {
+    case MX_SPF_K_ALL:
+        return rl == 0;
+    case MX_SPF_K_INCLUDE:
+    case MX_SPF_K_EXISTS:
+    case MX_SPF_K_PTR:
+        if (rl == 0)
+            return t->kind == MX_SPF_K_PTR;
+        if (r[0] != ':')
+            return false;
+        t->domain = r + 1;
+        t->domain_len = rl - 1;
+        *why = "bad domain-spec";
+        return check_domain_spec(t->domain, t->domain_len, &t->macro);
+    case MX_SPF_K_A:
+    case MX_SPF_K_MX:
+        return parse_a_mx_arg(r, rl, t, why);
+    case MX_SPF_K_IP4:
+    case MX_SPF_K_IP6:
+        *why = "bad ip network";
+        return parse_network(r, rl, t->kind == MX_SPF_K_IP4 ? 4 : 6, t);
+    default:
+        return false;
+    }
+}
+
 static bool parse_term(const char *s, size_t n, struct mx_spf_term *t, const char **why)
 {
     memset(t, 0, sizeof *t);
@@ -313,23 +381,11 @@ static bool parse_term(const char *s, size_t n, struct mx_spf_term *t, const cha
     const char *name = s + ns;
     size_t nl = i - ns;
     if (i < n && s[i] == '=') {
-        const char *v = s + i + 1;
-        size_t vl = n - i - 1;
-        size_t last;
         if (q) {
             *why = "qualifier on a modifier";
             return false;
         }
-        t->domain = v;
-        t->domain_len = vl;
-        if (mx_text_ieq(name, nl, "redirect") || mx_text_ieq(name, nl, "exp")) {
-            t->kind = mx_text_ieq(name, nl, "exp") ? MX_SPF_K_EXP : MX_SPF_K_REDIRECT;
-            *why = "bad domain-spec";
-            return check_domain_spec(v, vl, &t->macro);
-        }
-        t->kind = MX_SPF_K_UNKNOWN;
-        *why = "bad macro-string in modifier";
-        return check_macro_string(v, vl, true, &t->macro, &last);
+        return parse_modifier(name, nl, s + i + 1, n - i - 1, t, why);
     }
     size_t m;
     for (m = 0; m < sizeof mechanisms / sizeof mechanisms[0]; m++)
@@ -341,49 +397,7 @@ static bool parse_term(const char *s, size_t n, struct mx_spf_term *t, const cha
     }
     t->kind = mechanisms[m].kind;
     t->qualifier = q ? q : '+';
-    const char *r = s + i;
-    size_t rl = n - i;
-    *why = "bad mechanism argument";
-    switch (t->kind) {
-    case MX_SPF_K_ALL:
-        return rl == 0;
-    case MX_SPF_K_INCLUDE:
-    case MX_SPF_K_EXISTS:
-    case MX_SPF_K_PTR:
-        if (rl == 0)
-            return t->kind == MX_SPF_K_PTR;
-        if (r[0] != ':')
-            return false;
-        t->domain = r + 1;
-        t->domain_len = rl - 1;
-        *why = "bad domain-spec";
-        return check_domain_spec(t->domain, t->domain_len, &t->macro);
-    case MX_SPF_K_A:
-    case MX_SPF_K_MX:
-        if (rl == 0)
-            return true;
-        if (r[0] == '/')
-            return parse_dual_cidr(r, rl, t);
-        {
-            const char *d = r + 1;
-            size_t dl = rl - 1;
-            size_t c = cidr_suffix(d, dl);
-            if (c < dl && !parse_dual_cidr(d + c, dl - c, t)) {
-                *why = "bad cidr length";
-                return false;
-            }
-            t->domain = d;
-            t->domain_len = c;
-            *why = "bad domain-spec";
-            return check_domain_spec(d, c, &t->macro);
-        }
-    case MX_SPF_K_IP4:
-    case MX_SPF_K_IP6:
-        *why = "bad ip network";
-        return parse_network(r, rl, t->kind == MX_SPF_K_IP4 ? 4 : 6, t);
-    default:
-        return false;
-    }
+    return parse_mechanism_arg(s + i, n - i, t, why);
 }
 
 /* The next space-separated term at or after *off. */

@@ -188,17 +188,11 @@ static char walk_record(struct walk *w, const struct mx_spf_record *rec, unsigne
     return walk_target(w, name, depth);
 }
 
-bool mx_spf_analyze(struct mx_oracle *o, const char *domain, struct mx_spf_info *out)
+/* Field by field: the analysis runs again on every round of every domain,
+ * and clearing the 9 KiB of strings each time showed in profiles. Strings
+ * are valid up to their NUL. */
+static void info_reset(struct mx_spf_info *out)
 {
-    struct walk w;
-    struct mx_spf_record rec;
-    struct mx_rdata rd, first;
-    size_t off = 0, n = strlen(domain);
-    char err[128];
-
-    /* Field by field: the analysis runs again on every round of every
-     * domain, and clearing the 9 KiB of strings each time showed in
-     * profiles. Strings are valid up to their NUL. */
     out->pending = false;
     out->nrecords = 0;
     out->txt_failed = false;
@@ -211,31 +205,42 @@ bool mx_spf_analyze(struct mx_oracle *o, const char *domain, struct mx_spf_info 
     out->result = MX_SPF_NONE;
     out->all[0] = 0;
     out->error[0] = 0;
-    memset(&first, 0, sizeof first);
-    w.pending = false;
-    w.broken_perm = false;
-    w.broken_fail = false;
-    w.loop = false;
-    w.nodes = 0;
-    w.o = o;
-    w.out = out;
+}
+
+static void walk_init(struct walk *w, struct mx_oracle *o, struct mx_spf_info *out,
+                      const char *domain)
+{
+    size_t n = strlen(domain);
+    w->pending = false;
+    w->broken_perm = false;
+    w->broken_fail = false;
+    w->loop = false;
+    w->nodes = 0;
+    w->o = o;
+    w->out = out;
     if (n > 0 && domain[n - 1] == '.')
         n--;
     if (n >= NAME_BUF)
         n = NAME_BUF - 1;
     for (size_t i = 0; i < n; i++)
-        w.path[0][i] = (char)(domain[i] >= 'A' && domain[i] <= 'Z' ? domain[i] + 32 : domain[i]);
-    w.path[0][n] = 0;
+        w->path[0][i] = (char)mx_lower((unsigned char)domain[i]);
+    w->path[0][n] = 0;
+}
 
-    const struct mx_answer *txt = mx_oracle_get(o, w.path[0], MX_T_TXT, 0);
-    if (!txt) {
-        out->pending = true;
-        return false;
-    }
+/* The domain's record among its TXT records, parsed into rec. false when
+ * the verdict is already known (out says it): no record, several, a
+ * failed look-up, a syntax error. */
+static bool select_record(const struct mx_answer *txt, struct mx_spf_info *out,
+                          struct mx_spf_record *rec)
+{
+    struct mx_rdata rd, first;
+    size_t off = 0;
+    char err[128];
+    memset(&first, 0, sizeof first);
     if (mx_answer_failed(txt)) {
         out->txt_failed = true;
         out->result = MX_SPF_TEMPERROR;
-        return true;
+        return false;
     }
     while (mx_answer_next(txt, &off, &rd))
         if (mx_spf_is_record(rd.txt, rd.txt_len) && out->nrecords++ == 0) {
@@ -245,31 +250,29 @@ bool mx_spf_analyze(struct mx_oracle *o, const char *domain, struct mx_spf_info 
     if (out->nrecords == 0) {
         out->findings |= MX_FBIT(MX_F_SPF_MISSING);
         out->result = MX_SPF_NONE;
-        return true;
+        return false;
     }
     if (out->nrecords > 1) {
         out->findings |= MX_FBIT(MX_F_SPF_MULTIPLE);
         out->result = MX_SPF_PERMERROR;
         snprintf(out->error, sizeof out->error, "%u SPF records", out->nrecords);
-        return true;
+        return false;
     }
-    if (!mx_spf_parse(first.txt, first.txt_len, &rec, err, sizeof err)) {
+    if (!mx_spf_parse(first.txt, first.txt_len, rec, err, sizeof err)) {
         out->findings |= MX_FBIT(MX_F_SPF_SYNTAX);
         out->result = MX_SPF_PERMERROR;
         snprintf(out->error, sizeof out->error, "%s", err);
-        return true;
-    }
-    out->parsed = true;
-    w.nodes = 1;
-    char all = walk_record(&w, &rec, 0);
-    if (w.pending) {
-        static const struct mx_spf_info blank;
-        *out = blank;
-        out->pending = true;
         return false;
     }
+    out->parsed = true;
+    return true;
+}
 
-    if (out->lookups > MX_SPF_MAX_LOOKUPS || w.loop) {
+/* The findings and the result of a walked tree whose effective all is all. */
+static void judge(const struct walk *w, char all, struct mx_spf_info *out)
+{
+    bool too_many = out->lookups > MX_SPF_MAX_LOOKUPS || w->loop;
+    if (too_many) {
         out->findings |= MX_FBIT(MX_F_SPF_LOOKUP_LIMIT);
         if (!out->error[0])
             snprintf(out->error, sizeof out->error, "%u DNS-querying terms", out->lookups);
@@ -279,7 +282,7 @@ bool mx_spf_analyze(struct mx_oracle *o, const char *domain, struct mx_spf_info 
         if (!out->error[0])
             snprintf(out->error, sizeof out->error, "%u void look-ups", out->voids);
     }
-    if (w.broken_perm || w.broken_fail)
+    if (w->broken_perm || w->broken_fail)
         out->findings |= MX_FBIT(MX_F_SPF_INCLUDE_BROKEN);
     if (all == '+')
         out->findings |= MX_FBIT(MX_F_SPF_PASS_ALL);
@@ -287,12 +290,35 @@ bool mx_spf_analyze(struct mx_oracle *o, const char *domain, struct mx_spf_info 
         out->findings |= MX_FBIT(MX_F_SPF_NO_ENFORCEMENT);
     if (all && all != 'x')
         snprintf(out->all, sizeof out->all, "%call", all);
-
-    if (out->lookups > MX_SPF_MAX_LOOKUPS || w.loop || out->voids > MX_SPF_MAX_VOIDS || w.broken_perm)
+    if (too_many || out->voids > MX_SPF_MAX_VOIDS || w->broken_perm)
         out->result = MX_SPF_PERMERROR;
-    else if (w.broken_fail)
+    else if (w->broken_fail)
         out->result = MX_SPF_TEMPERROR;
     else
         out->result = MX_SPF_NEUTRAL;
+}
+
+bool mx_spf_analyze(struct mx_oracle *o, const char *domain, struct mx_spf_info *out)
+{
+    struct walk w;
+    struct mx_spf_record rec;
+    info_reset(out);
+    walk_init(&w, o, out, domain);
+    const struct mx_answer *txt = mx_oracle_get(o, w.path[0], MX_T_TXT, 0);
+    if (!txt) {
+        out->pending = true;
+        return false;
+    }
+    if (!select_record(txt, out, &rec))
+        return true;
+    w.nodes = 1;
+    char all = walk_record(&w, &rec, 0);
+    if (w.pending) {
+        static const struct mx_spf_info blank;
+        *out = blank;
+        out->pending = true;
+        return false;
+    }
+    judge(&w, all, out);
     return true;
 }
