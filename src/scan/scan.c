@@ -54,12 +54,7 @@ bool mx_scan_threads_left(void)
 struct row {
     struct row *next;
     uint64_t seq;
-    enum mx_rc status;
-    enum mx_mail_status mail;
-    mx_findings_t findings;
-    uint16_t nprov, nsprov;
-    uint16_t prov[MX_MAX_PROVIDERS], sprov[MX_MAX_PROVIDERS];
-    bool overflow;
+    struct mx_tally_row tally;
     size_t len;
     char text[];
 };
@@ -230,14 +225,7 @@ static void finish_record(struct scan *s, struct mx_record *rec)
         return;
     }
     row->seq = rec->seq;
-    row->status = r->status;
-    row->mail = r->mail;
-    row->findings = r->findings;
-    row->nprov = r->n_providers;
-    row->nsprov = r->n_spf_providers;
-    memcpy(row->prov, r->providers, sizeof row->prov);
-    memcpy(row->sprov, r->spf_providers, sizeof row->sprov);
-    row->overflow = r->overflow;
+    mx_tally_row_from_result(&row->tally, r);
     row->len = len;
     memcpy(row->text, buf, len);
     pool_put(s, rec);
@@ -300,8 +288,7 @@ static void *writer_main(void *arg)
             if (!atomic_load(&s->output_failed)) {
                 if (mx_output_line(s->out, r->text, r->len, err, sizeof err) != MX_OK)
                     output_failure(s, err);
-                mx_tally_add_parts(&s->tally, r->status, r->mail, r->findings, r->prov, r->nprov,
-                                   r->sprov, r->nsprov, r->overflow);
+                mx_tally_add(&s->tally, &r->tally);
             }
             s->next_row++;
             free(r);
