@@ -62,9 +62,11 @@ void mx_engine_release(struct mx_record *rec);
 void mx_engine_destroy(struct mx_engine *e);
 
 /* Runs analyze over the valid records of recs[0..n) with an engine of its
- * own and returns when every one is finished (`mxscan check`, `spf`). */
+ * own and returns when every one is finished (`mxscan check`, `spf`, the
+ * resolver probe); its counters into *counters when not NULL. */
 enum mx_status mx_engine_run_all(const struct mx_config *cfg, struct mx_record *recs, size_t n,
-                                 mx_analysis_fn analyze, void *aud, char *err, size_t errlen);
+                                 mx_analysis_fn analyze, void *aud, struct mx_counters *counters,
+                                 char *err, size_t errlen);
 
 void mx_engine_counters(struct mx_engine *e, struct mx_counters *out);
 void mx_engine_cache_stats(struct mx_engine *e, struct mx_cache_stats *out);

@@ -36,6 +36,13 @@ enum mx_status {
 #define MX_EXIT_WATCHDOG 3   /* stopped by the watchdog; resumable */
 #define MX_EXIT_FINDINGS 4   /* `mxscan check`: an error finding was seen */
 #define MX_EXIT_STALL 5      /* the scan made no progress (a bug): stopped, resumable */
+/* `mxscan spf`: one status per check_host() result (pass is 0). */
+#define MX_EXIT_SPF_FAIL 10
+#define MX_EXIT_SPF_SOFTFAIL 11
+#define MX_EXIT_SPF_NEUTRAL 12
+#define MX_EXIT_SPF_NONE 13
+#define MX_EXIT_SPF_TEMPERROR 14
+#define MX_EXIT_SPF_PERMERROR 15
 #define MX_EXIT_SIGINT 130
 #define MX_EXIT_SIGTERM 143
 

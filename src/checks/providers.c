@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #include "mx/hash.h"
@@ -367,6 +368,32 @@ static bool index_build(struct index *ix, const struct pattern *pat, size_t n)
     return true;
 }
 
+/* The provider data when --providers is not given: $MXSCAN_PROVIDERS; the
+ * share/mxscan/ beside the binary (an installed copy, wherever it was
+ * installed to); the source tree's datasets/ (a binary run from its build
+ * directory); the installation directory configured at build time. */
+static const char *default_path(char *buf, size_t len)
+{
+    const char *env = getenv("MXSCAN_PROVIDERS");
+    if (env && *env)
+        return env;
+    char exe[2048];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf(buf, len, "%s/../share/mxscan/providers.csv", exe);
+            if (access(buf, R_OK) == 0)
+                return buf;
+        }
+    }
+    if (access(MX_SRC_DATADIR "/providers.csv", R_OK) == 0)
+        return MX_SRC_DATADIR "/providers.csv";
+    return MX_DATADIR "/providers.csv";
+}
+
 enum mx_status mx_providers_load(const char *path, struct mx_providers **out, char *err,
                                  size_t errlen)
 {
@@ -381,11 +408,10 @@ enum mx_status mx_providers_load(const char *path, struct mx_providers **out, ch
     struct loader l;
     char msg[MX_ERRLEN];
 
+    char found[2304];
     *out = NULL;
-    if (!path) {
-        const char *env = getenv("MXSCAN_PROVIDERS");
-        path = (env && *env) ? env : MX_DATADIR "/providers.csv";
-    }
+    if (!path)
+        path = default_path(found, sizeof found);
     memset(&l, 0, sizeof l);
     l.err = msg;
     l.errlen = sizeof msg;

@@ -157,7 +157,8 @@ int mx_check_run(const struct mx_opts *o)
         else
             mx_analyze_invalid(shown, &r->res);
     }
-    if (mx_engine_run_all(&o->cfg, recs, o->nargs, mx_analyze_record, &acfg, err, sizeof err) !=
+    if (mx_engine_run_all(&o->cfg, recs, o->nargs, mx_analyze_record, &acfg, NULL, err,
+                          sizeof err) !=
         MX_OK) {
         fprintf(stderr, "mxscan: %s\n", err);
         goto out;

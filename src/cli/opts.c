@@ -83,6 +83,8 @@ static const struct optdef table[] = {
      "address ranges to count as globally reachable (labs, intranets)"},
     {"resume", 0, NULL, CMD_SCAN, K_FLAG, F(cfg.resume), 0, 0, 1, NULL, NULL,
      "continue an interrupted scan of the same inputs into the same output"},
+    {"force", 0, NULL, CMD_SCAN, K_FLAG, F(cfg.force), 0, 0, 1, NULL, NULL,
+     "start afresh even when OUTPUT holds an interrupted scan (its rows are lost)"},
     {"checks", 0, "LIST", CMD_ALL, K_CUSTOM, 0, 0, 0, 1, "mx,spf,dmarc", set_checks,
      "look-ups to make: mx, spf, dmarc ('mx' alone for MX-only scans)"},
     {"cache-size", 0, "N", CMD_ALL, K_SIZE, F(cfg.cache_entries), 64, 100000000, 1, "200000",
@@ -205,6 +207,9 @@ void mx_opts_usage(FILE *f, enum mx_command cmd)
     else if (cmd == MX_CMD_CHECK)
         fprintf(f, "\nexit status: 0 no error finding, 4 an error finding was seen, 1 failure,\n"
                    "2 usage error.\n");
+    else
+        fprintf(f, "\nexit status by result: 0 pass, 10 fail, 11 softfail, 12 neutral, 13 none,\n"
+                   "14 temperror, 15 permerror; 1 failure, 2 usage error.\n");
 }
 
 /* One line: what is wrong, then where to look. Exit status 2. */

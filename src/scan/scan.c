@@ -29,6 +29,7 @@
 #include "mx/monitor.h"
 #include "mx/names.h"
 #include "mx/output.h"
+#include "mx/preflight.h"
 #include "mx/providers.h"
 #include "mx/resume.h"
 #include "mx/scan.h"
@@ -73,6 +74,7 @@ struct scan {
     char started[32];
     bool resumed;
     struct mx_checkpoint ck;
+    struct mx_preflight preflight; /* the resolver probe's queries */
     /* pool */
     struct mx_record *recs;
     unsigned window;
@@ -457,8 +459,9 @@ static int prepare_resume(struct scan *s)
                             sizeof err)) {
     case MX_RESUME_COMPLETE:
         if (!cfg->quiet)
-            fprintf(stderr, "mxscan: %s is already complete (%" PRIu64 " rows)\n", cfg->output,
-                    s->ck.rows);
+            fprintf(stderr, "mxscan: %s is already complete (it has no checkpoint); nothing to "
+                            "resume\n",
+                    cfg->output);
         return MX_EXIT_OK;
     case MX_RESUME_REFUSED:
         fprintf(stderr, "mxscan: %s\n", err);
@@ -540,6 +543,14 @@ static int scan_prepare(struct scan *s)
     mx_resume_fingerprint(cfg, s->fingerprint, sizeof s->fingerprint);
     if (cfg->resume && (rc = prepare_resume(s)) != GO_ON)
         return rc;
+    if (!cfg->resume && !mx_resume_guard(cfg, err, sizeof err)) {
+        fprintf(stderr, "mxscan: %s\n", err);
+        return MX_EXIT_USAGE;
+    }
+    if (!mx_preflight_resolvers(cfg, &s->preflight)) {
+        fprintf(stderr, "mxscan: no resolver answers; nothing was scanned or written\n");
+        return MX_EXIT_FAIL;
+    }
     if ((rc = prepare_files(s)) != GO_ON || (rc = prepare_pool(s)) != GO_ON)
         return rc;
     if (mx_engine_create(cfg, mx_analyze_record, &s->acfg, done_cb, s, &s->eng, err,
@@ -655,6 +666,8 @@ static uint64_t finish_output(struct scan *s, enum mx_stop_reason why)
     s->out = NULL;
     if (st != MX_OK && !failed)
         output_failure(s, err);
+    else if (complete && !failed)
+        mx_resume_done(cfg); /* nothing left beside a finished output */
     return rows;
 }
 
@@ -724,6 +737,20 @@ static int exit_status(struct scan *s, enum mx_stop_reason why, uint64_t rows)
         fprintf(stderr, "mxscan: stopped at an input error after %" PRIu64 " rows\n", rows);
         return MX_EXIT_FAIL;
     }
+    /* A complete scan in which most domains could not be looked up says
+     * more about the resolver than about the domains: not a quiet success. */
+    uint64_t looked = rows - atomic_load(&s->tally.status[MX_RC_INVALID]);
+    uint64_t failed = atomic_load(&s->tally.status[MX_RC_TIMEOUT]) +
+                      atomic_load(&s->tally.status[MX_RC_SERVFAIL]) +
+                      atomic_load(&s->tally.status[MX_RC_REFUSED]);
+    if (looked >= 10 && (double)failed > cfg->watchdog_ratio * (double)looked) {
+        fprintf(stderr,
+                "mxscan: the scan is complete, but the MX look-up failed (timeout, SERVFAIL, "
+                "REFUSED) for %" PRIu64 " of %" PRIu64 " domains: check the resolver before "
+                "using these rows (exit status 3)\n",
+                failed, looked);
+        return MX_EXIT_WATCHDOG;
+    }
     return MX_EXIT_OK;
 }
 
@@ -733,6 +760,13 @@ static int scan_finish(struct scan *s)
     uint64_t rows = finish_output(s, why);
     struct mx_counters c;
     mx_engine_counters(s->eng, &c);
+    /* every query this run sent is counted, the probe's too */
+    c.sent += s->preflight.sent;
+    c.answered += s->preflight.answered;
+    c.retried += s->preflight.retried;
+    c.timeouts += s->preflight.timeouts;
+    for (int r = 0; r < MX_RC_COUNT; r++)
+        c.rcode[r] += s->preflight.rcode[r];
     write_stats(s, why, &c);
     int rc = exit_status(s, why, rows);
     if (c.stuck && !s->cfg->quiet)

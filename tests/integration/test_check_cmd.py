@@ -56,6 +56,9 @@ class CheckCmd(mxtest.TempDirCase):
         r = self.spf("ok.test", "198.51.100.2")
         self.assertEqual(r.rc, 0, r.describe())
         out = r.stdout.decode()
+        r = self.spf("ok.test", "192.0.2.99")
+        self.assertEqual(r.rc, 10, r.describe())
+        self.assertEqual(self.spf("implicit.test", "198.51.100.9").rc, 13)
         self.assertIn("check_host(198.51.100.2, ok.test, postmaster@ok.test) = pass", out)
         self.assertIn("decided by: mx", out)
         out = self.spf("ok.test", "192.0.2.99").stdout.decode()
@@ -95,6 +98,16 @@ exp.bad.test TXT 300 "go away"
 """
 
 
+# `mxscan spf` exits with one status per result (README "Exit status").
+SPF_STATUS = {"pass": 0, "fail": 10, "softfail": 11, "neutral": 12, "none": 13,
+              "temperror": 14, "permerror": 15}
+
+
+def spf_status(out):
+    result = out.split("\n", 1)[0].rsplit("= ", 1)[-1].strip()
+    return SPF_STATUS[result]
+
+
 class SpfCmd(mxtest.TempDirCase):
     @classmethod
     def setUpClass(cls):
@@ -106,8 +119,9 @@ class SpfCmd(mxtest.TempDirCase):
 
     def spf(self, domain, ip, *extra):
         r = mxtest.run(["spf", domain, "--ip", ip, "-r", self.dns.addr, *extra])
-        self.assertEqual(r.rc, 0, r.describe())
-        return r.stdout.decode()
+        out = r.stdout.decode()
+        self.assertEqual(r.rc, spf_status(out), r.describe())
+        return out
 
     def test_ptr(self):
         out = self.spf("ptr.test", "198.51.100.3")
