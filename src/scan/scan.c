@@ -476,6 +476,47 @@ static int prepare_resume(struct scan *s)
     return GO_ON;
 }
 
+/* An output path we will write: '-' is stdout; else the file must be
+ * writable, or its directory when it does not exist yet. */
+static bool writable(const char *path, char *why, size_t len)
+{
+    if (!path || strcmp(path, "-") == 0)
+        return true;
+    if (access(path, F_OK) == 0) {
+        if (access(path, W_OK) == 0)
+            return true;
+        snprintf(why, len, "%s is not writable: %s", path, strerror(errno));
+        return false;
+    }
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = 0;
+    else
+        *slash = 0;
+    if (access(dir, W_OK) == 0)
+        return true;
+    snprintf(why, len, "cannot create %s: %s", path, strerror(errno));
+    return false;
+}
+
+/* Every file the scan will write, before anything is asked or written. */
+static int check_paths(const struct mx_config *cfg)
+{
+    static const char *const opt[] = {"-o/--output", "--stats", "--status-file"};
+    const char *path[] = {cfg->output, cfg->stats_path, cfg->status_file};
+    char why[MX_ERRLEN];
+    for (int i = 0; i < 3; i++)
+        if (!writable(path[i], why, sizeof why)) {
+            fprintf(stderr, "mxscan: %s; check %s\n", why, opt[i]);
+            return MX_EXIT_USAGE;
+        }
+    return GO_ON;
+}
+
 /* Opens the inputs, the statistics file and the output. */
 static int prepare_files(struct scan *s)
 {
@@ -547,6 +588,8 @@ static int scan_prepare(struct scan *s)
         fprintf(stderr, "mxscan: %s\n", err);
         return MX_EXIT_USAGE;
     }
+    if ((rc = check_paths(cfg)) != GO_ON)
+        return rc;
     if (!mx_preflight_resolvers(cfg, &s->preflight)) {
         fprintf(stderr, "mxscan: no resolver answers; nothing was scanned or written\n");
         return MX_EXIT_FAIL;
