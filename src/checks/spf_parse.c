@@ -17,12 +17,14 @@ static bool in_set(int c, const char *set)
     return c != 0 && strchr(set, c) != NULL;
 }
 
-static void seterr(char *err, size_t errlen, const char *why, const char *t, size_t tn)
+/* "term N 'text': why" (N counts the terms after v=spf1 from 1), or why. */
+static void seterr(char *err, size_t errlen, const char *why, unsigned term, const char *t,
+                   size_t tn)
 {
     if (!err || errlen == 0)
         return;
     if (t)
-        snprintf(err, errlen, "%s: '%.*s'", why, (int)(tn > 200 ? 200 : tn), t);
+        snprintf(err, errlen, "term %u '%.*s': %s", term, (int)(tn > 200 ? 200 : tn), t, why);
     else
         snprintf(err, errlen, "%s", why);
 }
@@ -432,12 +434,12 @@ bool mx_spf_parse(const char *txt, size_t len, struct mx_spf_record *out, char *
     if (err && errlen)
         err[0] = 0;
     if (!mx_spf_is_record(txt, len)) {
-        seterr(err, errlen, "not an SPF record (v=spf1)", NULL, 0);
+        seterr(err, errlen, "not an SPF record (v=spf1)", 0, NULL, 0);
         return false;
     }
     while (next_raw(txt, len, &off, &ts, &tn)) {
         if (!parse_term(ts, tn, &t, &why)) {
-            seterr(err, errlen, why, ts, tn);
+            seterr(err, errlen, why, out->nterms + 1, ts, tn);
             return false;
         }
         out->nterms++;
@@ -457,7 +459,7 @@ bool mx_spf_parse(const char *txt, size_t len, struct mx_spf_record *out, char *
             break;
         case MX_SPF_K_REDIRECT:
             if (out->has_redirect) {
-                seterr(err, errlen, "redirect= more than once", ts, tn);
+                seterr(err, errlen, "redirect= more than once", out->nterms, ts, tn);
                 return false;
             }
             out->has_redirect = true;
@@ -465,7 +467,7 @@ bool mx_spf_parse(const char *txt, size_t len, struct mx_spf_record *out, char *
             break;
         case MX_SPF_K_EXP:
             if (out->has_exp) {
-                seterr(err, errlen, "exp= more than once", ts, tn);
+                seterr(err, errlen, "exp= more than once", out->nterms, ts, tn);
                 return false;
             }
             out->has_exp = true;

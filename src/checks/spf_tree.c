@@ -40,6 +40,21 @@ static void note(struct walk *w, const char *why, const char *name)
         snprintf(w->out->error, sizeof w->out->error, "%.50s: %.70s", why, name);
 }
 
+/* "include loop: a -> b -> c -> b": the names from the domain down to
+ * the record that names target again, then target. */
+static void note_loop(struct walk *w, unsigned depth, const char *target)
+{
+    char *e = w->out->error;
+    size_t cap = sizeof w->out->error, n;
+    if (e[0])
+        return;
+    n = (size_t)snprintf(e, cap, "include loop: ");
+    for (unsigned i = 0; i <= depth && n < cap; i++)
+        n += (size_t)snprintf(e + n, cap - n, "%s -> ", w->path[i]);
+    if (n < cap)
+        snprintf(e + n, cap - n, "%s", target);
+}
+
 static void add_include(struct mx_spf_info *out, const char *name)
 {
     for (unsigned i = 0; i < out->n_includes; i++)
@@ -77,7 +92,7 @@ static char walk_target(struct walk *w, const char *target, unsigned depth)
     for (unsigned i = 0; i <= depth; i++)
         if (strcmp(w->path[i], target) == 0) {
             w->loop = true;
-            note(w, "include loop", target);
+            note_loop(w, depth, target);
             return 'x';
         }
     if (decided(w) || depth >= MAX_DEPTH)

@@ -108,6 +108,56 @@ def spf_status(out):
     return SPF_STATUS[result]
 
 
+EXPLAIN_ZONE = mxtest.BASE_ZONE + r"""
+loop.test MX 300 10 mx1.lab.test
+loop.test TXT 300 "v=spf1 include:loop-a.test -all"
+loop-a.test TXT 300 "v=spf1 include:loop-b.test -all"
+loop-b.test TXT 300 "v=spf1 ip4:192.0.2.77 include:loop-a.test -all"
+syntax.test MX 300 10 mx1.lab.test
+syntax.test TXT 300 "v=spf1 ip4:192.0.2.1 ipv4:192.0.2.2 -all"
+cover.test MX 300 10 mail.cover.test
+mail.cover.test A 300 198.51.100.20
+cover.test TXT 300 "v=spf1 ~mx -all"
+"""
+
+
+class Explanations(mxtest.TempDirCase):
+    """check says what is wrong in this record, not only what the finding means."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dns = mxtest.FaultDNS(EXPLAIN_ZONE)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dns.stop()
+
+    def check(self, name):
+        r = mxtest.run(["check", "--color", "never", "-r", self.dns.addr, "--allow-address",
+                        ALLOW, name])
+        return r.stdout.decode()
+
+    def test_loop_is_named_with_its_path(self):
+        out = self.check("loop.test")
+        self.assertIn("spf_lookup_limit", out)
+        self.assertIn("here: include loop: loop.test -> loop-a.test -> loop-b.test -> loop-a.test",
+                      out)
+        self.assertIn("Break the loop", out)
+
+    def test_syntax_error_names_the_term_and_its_position(self):
+        out = self.check("syntax.test")
+        self.assertIn("spf_syntax", out)
+        self.assertIn("here: term 2 'ipv4:192.0.2.2': unknown mechanism", out)
+
+    def test_not_covered_with_mx_present_does_not_say_add_mx(self):
+        out = self.check("cover.test")
+        self.assertIn("spf_mx_not_covered", out)
+        self.assertIn("here: mail.cover.test 198.51.100.20 gets softfail from check_host "
+                      "(decided by ~mx)", out)
+        self.assertIn("The record has an mx mechanism", out)
+        self.assertNotIn("(e.g. the mx mechanism)", out)
+
+
 class SpfCmd(mxtest.TempDirCase):
     @classmethod
     def setUpClass(cls):
