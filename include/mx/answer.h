@@ -100,6 +100,13 @@ struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, cons
 /* An answer carrying only an outcome (timeout, servfail ...). malloc'ed. */
 struct mx_answer *mx_answer_failure(enum mx_rc rc, uint16_t qtype);
 
+/* An answer that carries a module's result instead of DNS records (the
+ * SMTP probe, policy fetches): rc NOERROR, qtype as given, the len bytes
+ * of data copied. malloc'ed. */
+struct mx_answer *mx_answer_blob(uint16_t qtype, const void *data, size_t len);
+/* The bytes of a blob answer (NULL when a is no blob of at least len). */
+const void *mx_answer_blob_data(const struct mx_answer *a, size_t len);
+
 /* Builder, for tests and for the wire reader. */
 struct mx_answer *mx_answer_new(enum mx_rc rc, uint16_t qtype, uint32_t ttl, bool cname);
 bool mx_answer_add_mx(struct mx_answer **a, uint16_t pref, const char *name);
