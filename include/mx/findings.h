@@ -124,6 +124,11 @@ enum mx_finding {
     MX_F_COUNT
 };
 
+/* The codes from this one on come from the opt-in checks of SPEC 1.7 (SMTP
+ * probe, MTA-STS, TLS-RPT, DANE, consistency); the default checks (MX, SPF,
+ * DMARC) report only the codes before it. */
+#define MX_F_FIRST_OPT_IN MX_F_SMTP_UNREACHABLE
+
 typedef uint64_t mx_findings_t; /* bit (1 << enum mx_finding) */
 #define MX_FBIT(f) ((mx_findings_t)1 << (f))
 
