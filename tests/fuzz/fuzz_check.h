@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mx/answer.h"
 #include "mx/findings.h"
 
 #define CHECK(cond)                                                                            \
@@ -35,6 +36,23 @@ static inline bool fuzz_findings_within(mx_findings_t f, enum mx_finding first,
 {
     return MX_F_COUNT <= 64 && last < MX_F_FIRST_OPT_IN &&
            (f & ~fuzz_findings_range(first, last)) == 0;
+}
+
+/* An oracle's answers, kept (in ans[*n], room for them checked by the
+ * caller) until the analysis is over, then freed together. */
+static inline const struct mx_answer *fuzz_keep(struct mx_answer **ans, size_t *n,
+                                                struct mx_answer *a)
+{
+    if (a)
+        ans[(*n)++] = a;
+    return a;
+}
+
+static inline void fuzz_forget(struct mx_answer **ans, size_t *n)
+{
+    for (size_t i = 0; i < *n; i++)
+        free(ans[i]);
+    *n = 0;
 }
 
 /* A string field ends within its buffer. */

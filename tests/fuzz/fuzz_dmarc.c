@@ -46,17 +46,7 @@ static const struct mx_answer *get(void *ud, const char *name, uint16_t qtype, u
             mx_answer_add_txt(&a, (const char *)f->data + start, i - start);
             start = i + 1;
         }
-    if (!a)
-        return NULL;
-    f->ans[f->nans++] = a;
-    return a;
-}
-
-static void forget(struct fz *f)
-{
-    for (size_t i = 0; i < f->nans; i++)
-        free(f->ans[i]);
-    f->nans = 0;
+    return fuzz_keep(f->ans, &f->nans, a);
 }
 
 /* Printable ASCII without a backslash, and room to spare: a rua/ruf text
@@ -185,9 +175,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct mx_oracle o = {get, &f};
     bool done = mx_dmarc_analyze(&o, "mail.example.co.uk", &info);
     check_analysis(done, &info, f.nans ? f.ans[0] : NULL);
-    forget(&f);
+    fuzz_forget(f.ans, &f.nans);
     CHECK(mx_dmarc_analyze(&o, "mail.example.co.uk", &again) == done);
     CHECK(same_info(&info, &again)); /* a pure function of the answers */
-    forget(&f);
+    fuzz_forget(f.ans, &f.nans);
     return 0;
 }

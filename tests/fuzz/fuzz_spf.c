@@ -78,18 +78,7 @@ static const struct mx_answer *get(void *ud, const char *name, uint16_t qtype, u
         if (a && h % 3 && mx_ip_parse(qtype == MX_T_A ? "192.0.2.1" : "2001:db8::1", &ip))
             mx_answer_add_ip(&a, &ip);
     }
-    if (!a)
-        return NULL;
-    f->ans[f->nans++] = a;
-    return a;
-}
-
-/* Frees the answers given so far: the next analysis starts afresh. */
-static void forget(struct fz *f)
-{
-    for (size_t i = 0; i < f->nans; i++)
-        free(f->ans[i]);
-    f->nans = 0;
+    return fuzz_keep(f->ans, &f->nans, a);
 }
 
 static bool is_dns_kind(enum mx_spf_kind k)
@@ -310,10 +299,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct mx_oracle o = {get, &f};
     struct mx_spf_trace tr;
     check_analysis(mx_spf_analyze(&o, "example.com", &info), &info);
-    forget(&f);
+    fuzz_forget(f.ans, &f.nans);
     mx_spf_analyze(&o, "example.com", &again);
     CHECK(same_info(&info, &again)); /* a pure function of the answers */
-    forget(&f);
+    fuzz_forget(f.ans, &f.nans);
     check_trace(mx_spf_check_host(&o, &ip4, "example.com", NULL, NULL, &tr), &tr, false);
     check_trace(mx_spf_check_host(&o, &ip6, "example.com", "x@example.org", "helo.example.net",
                                   &tr),
@@ -321,6 +310,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_trace(mx_spf_check_host_explain(&o, &ip4, "example.com", "a b@example.org", NULL, 1,
                                           &tr),
                 &tr, true);
-    forget(&f);
+    fuzz_forget(f.ans, &f.nans);
     return 0;
 }

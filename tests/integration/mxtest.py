@@ -12,7 +12,9 @@ adds; the remaining arguments go to unittest. Everything runs on loopback.
     Lab(workdir, nsd_addr, unbound_addr, size=, seed=, profile=)
                                      the NSD + Unbound lab (scripts/lab) on
                                      ports derived from the pid
+    lab_main(size, seed)             main() of a lab test
     run(args) / run_scan(...) / start_scan(...)   mxscan, never raising on rc
+    wait_or_fail(tc, popen, timeout, what)         a started process's end
     read_csv(path) / parse_csv(bytes) (header, rows) of a result, strictly
     load_truth(path)                 the lab's truth.csv, strictly
     load_stats(path), read_env(path), decompress(path), compress(...)
@@ -125,6 +127,17 @@ def parse_args(need=("mxscan", "faultdns"), parser=None, unittest_args=True):
 def main(need=("mxscan", "faultdns"), parser=None):
     """parse_args, then unittest.main (exit status 0 only when all passed)."""
     parse_args(need, parser)
+    unittest.main(verbosity=2)
+
+
+def lab_main(size, seed):
+    """main() of a lab test: --size/--seed (these defaults), --mxscan, NSD and
+    Unbound installed (missing: a failure), then unittest."""
+    ap = arg_parser()
+    ap.add_argument("--size", type=int, default=size)
+    ap.add_argument("--seed", type=int, default=seed)
+    parse_args(need=("mxscan",), parser=ap)
+    require_lab_tools(skip=False)
     unittest.main(verbosity=2)
 
 
@@ -418,6 +431,17 @@ def start_scan(resolver, output, inputs, extra=(), quiet=True, allow=True, env=N
     return subprocess.Popen([MXSCAN] + scan_args(resolver, output, extra, inputs, quiet=quiet,
                                                  allow=allow),
                             stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, env=env)
+
+
+def wait_or_fail(tc, p, timeout, what):
+    """(stdout, stderr) of Popen p once it ends; when it has not ended within
+    timeout seconds, kills it and fails tc with `what`."""
+    try:
+        return p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        tc.fail(what)
 
 
 # ---------------------------------------------------------------- results

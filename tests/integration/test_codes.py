@@ -38,8 +38,8 @@ class Codes(mxtest.TempDirCase):
         built = self.built_codes()
         self.assertEqual(mxcodes.CODES, built)
         self.assertEqual(len(mxcodes.CODES), mxcodes.count_rows())
-        self.assertEqual(os.path.realpath(mxcodes.HEADER),
-                         os.path.realpath(os.path.join(mxtest.SOURCE, "include", "mx", "findings.h")))
+        header = os.path.join(mxtest.SOURCE, "include", "mx", "findings.h")
+        self.assertEqual(os.path.realpath(mxcodes.HEADER), os.path.realpath(header))
 
     def test_rows(self):
         for f in mxcodes.FINDINGS:

@@ -60,12 +60,7 @@ class LabResume(unittest.TestCase):
         time.sleep(delay)
         t0 = time.monotonic()
         p.send_signal(sig)
-        try:
-            p.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.communicate()
-            self.fail("mxscan did not stop after signal %d" % sig)
+        mxtest.wait_or_fail(self, p, 30, "mxscan did not stop after signal %d" % sig)
         return p.returncode, time.monotonic() - t0
 
     def test_kill9_at_seeded_moments(self):
@@ -81,7 +76,7 @@ class LabResume(unittest.TestCase):
                 p = self.start(out, resume=True)
                 time.sleep(delay / 2)
                 p.send_signal(signal.SIGKILL)
-                p.communicate(timeout=30)
+                mxtest.wait_or_fail(self, p, 30, "mxscan did not stop after SIGKILL")
                 rc = p.returncode
             self.assertTrue(rc in (-signal.SIGKILL, 0), "kill %d: rc %s" % (i, rc))
         self.finish(out)
@@ -94,14 +89,5 @@ class LabResume(unittest.TestCase):
         self.finish(out)
 
 
-def main():
-    ap = mxtest.arg_parser()
-    ap.add_argument("--size", type=int, default=50000)
-    ap.add_argument("--seed", type=int, default=5)
-    mxtest.parse_args(need=("mxscan",), parser=ap)
-    mxtest.require_lab_tools(skip=False)
-    unittest.main(verbosity=2)
-
-
 if __name__ == "__main__":
-    main()
+    mxtest.lab_main(size=50000, seed=5)

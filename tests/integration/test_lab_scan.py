@@ -196,14 +196,5 @@ class LabScan(unittest.TestCase):
             self.assertEqual(res.rc, 4 if has_error else 0, text)
 
 
-def main():
-    ap = mxtest.arg_parser()
-    ap.add_argument("--size", type=int, default=20000)
-    ap.add_argument("--seed", type=int, default=3)
-    mxtest.parse_args(need=("mxscan",), parser=ap)
-    mxtest.require_lab_tools(skip=False)
-    unittest.main(verbosity=2)
-
-
 if __name__ == "__main__":
-    main()
+    mxtest.lab_main(size=20000, seed=3)

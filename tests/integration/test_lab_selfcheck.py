@@ -85,7 +85,8 @@ def check_truth(lab):
             check(row["domain"] == genlab.normalise_input(line)[0], "domain %r for line %r"
                   % (row["domain"], line))
     for c in mxtest.DEFAULT_CODES:
-        check(counts[c] >= MIN_PER_CODE, "code %s occurs %d times (< %d)" % (c, counts[c], MIN_PER_CODE))
+        check(counts[c] >= MIN_PER_CODE,
+              "code %s occurs %d times (< %d)" % (c, counts[c], MIN_PER_CODE))
     for c in mxtest.OPT_IN_CODES:
         check(counts[c] == 0, "the lab's truth has the opt-in code %s (%d rows), which a default "
               "scan never reports" % (c, counts[c]))

@@ -127,12 +127,8 @@ class Liveness(mxtest.TempDirCase):
             self.assertIsNone(p.poll())
             t0 = time.monotonic()
             p.send_signal(signal.SIGTERM)
-            try:
-                _, err = p.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.communicate()
-                self.fail("SIGTERM did not end a scan with a spinning worker")
+            _, err = mxtest.wait_or_fail(self, p, 30,
+                                         "SIGTERM did not end a scan with a spinning worker")
             took = time.monotonic() - t0
             self.assertEqual(p.returncode, 143, err.decode())
             self.assertLess(took, 2.0 * mxtest.timeout_factor(), "SIGTERM took %.2f s" % took)
@@ -146,12 +142,8 @@ class Liveness(mxtest.TempDirCase):
         with mxtest.FaultDNS(mxtest.BASE_ZONE) as dns:
             out = self.path("out.csv.zst")
             p = self.start_spinning(dns, names, out, ["--timeout", "500", "--stall-timeout", "3"])
-            try:
-                _, err = p.communicate(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.communicate()
-                self.fail("a scan with a spinning worker did not end by itself")
+            _, err = mxtest.wait_or_fail(self, p, 60,
+                                         "a scan with a spinning worker did not end by itself")
             err = err.decode()
             self.assertEqual(p.returncode, 5, err)
             self.assertIn("does not answer", err)
