@@ -123,7 +123,10 @@ static bool load(struct dns_server *s, const char *table)
         struct rec *r = &s->recs[s->nrec++];
         snprintf(r->name, sizeof r->name, "%s", name);
         r->type = type_of(type);
-        snprintf(r->data, sizeof r->data, "%s", rest);
+        size_t rl = strlen(rest);
+        if (rl >= sizeof r->data)
+            return false; /* longer than a record keeps: refused, never cut */
+        memcpy(r->data, rest, rl + 1);
         if (!r->type || s->nrec >= MAXREC)
             return false;
     }
