@@ -42,6 +42,15 @@ struct mx_config {
     size_t cache_entries;
     unsigned cache_max_age_s;
     unsigned checks;           /* MX_CHECK_* */
+    /* the SMTP probe (--checks ...,smtp) */
+    bool smtp_rcpt;            /* also MAIL FROM:<> and RCPT TO:<postmaster@domain> */
+    unsigned smtp_port;
+    const char *smtp_ehlo;     /* NULL: this host's name */
+    double smtp_rate;          /* new connections per second */
+    unsigned smtp_max_conns;
+    unsigned smtp_connect_ms;  /* connect timeout */
+    unsigned smtp_timeout_ms;  /* greeting, each reply, the TLS handshake */
+    const char *smtp_ca_file;  /* trust store for certificates; NULL: the system's */
     struct mx_allowlist allow;
     /* sharding */
     unsigned shard_index;      /* 0-based */

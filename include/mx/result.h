@@ -50,7 +50,9 @@ const char *mx_mail_status_name(enum mx_mail_status m);
     X(DMARC, "dmarc", "the DMARC record used")                                                  \
     X(DMARC_POLICY, "dmarc_policy", "policy applied to the domain: none quarantine reject")     \
     X(DMARC_SOURCE, "dmarc_source", "where the record was found: domain or organizational (lookup_failed)")   \
-    X(INPUT_LINE, "input_line", "line number of the name in its input file")
+    X(INPUT_LINE, "input_line", "line number of the name in its input file")                  \
+    X(SMTP, "smtp", "--checks ...,smtp: per probed exchange address 'EXCHANGE@ADDR connect=... " \
+                    "greeting=CODE starttls=yes|no tls=VERSION|outcome cert=VERDICT [rcpt=CODE]', ';'")
 
 enum mx_column {
 #define X(e, h, d) MX_COL_##e,
@@ -80,6 +82,7 @@ struct mx_result {
     /* Explanations for people (`mxscan check`), not columns: */
     char spf_problem[512]; /* why the SPF record is broken (term, target, loop) */
     char spf_cover[640];   /* the first exchange address SPF does not pass, and why */
+    char smtp_talk[2048];  /* the SMTP probe's conversations, a line each */
 };
 
 void mx_result_reset(struct mx_result *r);

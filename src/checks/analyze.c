@@ -11,6 +11,7 @@
 #include "mx/mx_checks.h"
 #include "mx/names.h"
 #include "mx/record.h"
+#include "mx/smtp_checks.h"
 #include "mx/spf.h"
 #include "mx/text.h"
 
@@ -204,6 +205,9 @@ bool mx_analyze(const struct mx_analyze_cfg *cfg, const char *domain, struct mx_
         return false;
     if (!set.exists)
         goto out; /* NXDOMAIN or a failed MX query: nothing else is asked */
+    if ((cfg->checks & MX_CHECK_SMTP) && set.complete &&
+        !mx_checks_smtp(cfg, domain, o, &set, res))
+        done = false;
 
     if (cfg->checks & MX_CHECK_SPF) {
         spf_done = mx_spf_analyze(o, domain, &spf);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mx/analyze.h"
 #include "mx/hash.h"
 #include "mx/results.h"
 #include "mx/resume.h"
@@ -126,9 +127,10 @@ static uint64_t hash_options(const struct mx_config *cfg)
     size_t ol = out ? strlen(out) : 0;
     bool csv = ol > 4 && strcmp(out + ol - 4, ".csv") == 0;
     char opt[1024];
-    int n = snprintf(opt, sizeof opt, "v1 checks=%u shard=%u/%u out=%s providers=%s",
+    int n = snprintf(opt, sizeof opt, "v1 checks=%u shard=%u/%u out=%s providers=%s%s",
                      cfg->checks, cfg->shard_index, cfg->shard_count, csv ? "csv" : "zst",
-                     cfg->providers_path ? cfg->providers_path : "default");
+                     cfg->providers_path ? cfg->providers_path : "default",
+                     cfg->smtp_rcpt && (cfg->checks & MX_CHECK_SMTP) ? " rcpt" : "");
     uint64_t h = mx_fnv1a(MX_FNV1A_INIT, opt, (size_t)n);
     h = mx_fnv1a(h, &cfg->allow.n, sizeof cfg->allow.n);
     for (size_t i = 0; i < cfg->allow.n; i++) {

@@ -28,6 +28,7 @@
 #include "mx/input.h"
 #include "mx/monitor.h"
 #include "mx/names.h"
+#include "mx/optin.h"
 #include "mx/output.h"
 #include "mx/preflight.h"
 #include "mx/providers.h"
@@ -68,6 +69,7 @@ struct scan {
     struct mx_output *out;
     struct mx_input *in;
     struct mx_monitor *mon;
+    struct mx_optin *optin;     /* the opt-in checks' providers (SMTP probe ...) */
     FILE *stats;                /* --stats, opened before the first query */
     struct mx_tally tally;
     char fingerprint[80];
@@ -579,6 +581,7 @@ static int scan_prepare(struct scan *s)
         return MX_EXIT_FAIL;
     }
     s->acfg.checks = cfg->checks;
+    s->acfg.smtp_rcpt = cfg->smtp_rcpt;
     s->acfg.allow = &cfg->allow;
     s->acfg.providers = s->providers;
     mx_resume_fingerprint(cfg, s->fingerprint, sizeof s->fingerprint);
@@ -597,7 +600,8 @@ static int scan_prepare(struct scan *s)
     if ((rc = prepare_files(s)) != GO_ON || (rc = prepare_pool(s)) != GO_ON)
         return rc;
     if (mx_engine_create(cfg, mx_analyze_record, &s->acfg, done_cb, s, &s->eng, err,
-                         sizeof err) != MX_OK) {
+                         sizeof err) != MX_OK ||
+        mx_optin_start(cfg, s->eng, &s->optin, err, sizeof err) != MX_OK) {
         fprintf(stderr, "mxscan: %s\n", err);
         return MX_EXIT_FAIL;
     }
@@ -671,6 +675,10 @@ static void scan_stop_threads(struct scan *s)
     }
     mx_monitor_stop(s->mon);
     s->mon = NULL;
+    if (!atomic_load(&threads_left)) {
+        mx_optin_stop(s->optin); /* requests still out are answered as aborted */
+        s->optin = NULL;
+    }
     if (s->have_s) {
         pthread_kill(s->sth, SIGUSR2);
         pthread_join(s->sth, NULL);
@@ -831,6 +839,7 @@ static void scan_free(struct scan *s)
         pthread_sigmask(SIG_SETMASK, &s->oldmask, NULL);
     if (atomic_load(&threads_left))
         return; /* a worker still runs and uses s: leave it all to the exit */
+    mx_optin_stop(s->optin);
     if (s->eng) {
         mx_engine_destroy(s->eng);
         for (unsigned i = 0; s->recs && i < s->window; i++)

@@ -53,7 +53,7 @@ static struct fake_dns *run(const struct acase *c, bool with_providers, struct m
 {
     struct fake_dns *d = fake_dns_new(c->zone);
     struct mx_analyze_cfg cfg = {c->checks ? c->checks : MX_CHECK_DEFAULT, &lab_allow,
-                                 with_providers ? prov : NULL};
+                                 with_providers ? prov : NULL, false};
     fake_dns_analyze(d, &cfg, c->domain ? c->domain : "example.test", res);
     cr_expect_str_eq(fake_findings(res), c->findings, "%s: findings '%s', want '%s'", c->what,
                      fake_findings(res), c->findings);
@@ -356,7 +356,7 @@ Test(analyze, stop_after_domain_failure)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct fake_dns *d = fake_dns_new(cases[i].zone);
-        struct mx_analyze_cfg cfg = {MX_CHECK_DEFAULT, &lab_allow, prov};
+        struct mx_analyze_cfg cfg = {MX_CHECK_DEFAULT, &lab_allow, prov, false};
         fake_dns_analyze(d, &cfg, "example.test", r);
         cr_expect_eq(r->status, cases[i].status, "case %zu", i);
         cr_expect_eq(r->mail, cases[i].mail, "case %zu", i);
@@ -379,7 +379,7 @@ Test(analyze, round_trips)
         fake_dns_new(SELF_MX "example.test MX 20 mx2.example.test\nmx2.example.test A 192.0.2.2\n"
                      DMARC_REJECT "example.test TXT v=spf1 ip4:192.0.2.0/24 -all\n");
     struct mx_oracle o = fake_dns_oracle(d);
-    struct mx_analyze_cfg cfg = {MX_CHECK_DEFAULT, &lab_allow, prov};
+    struct mx_analyze_cfg cfg = {MX_CHECK_DEFAULT, &lab_allow, prov, false};
 
     cr_expect(!mx_analyze(&cfg, "example.test", &o, r));
     cr_expect_eq(fake_dns_asked_count(d), 1);
@@ -424,7 +424,7 @@ Test(analyze, repeatable)
     cr_assert(a && b);
     struct fake_dns *d = fake_dns_new(GOOGLE_MX DMARC_REJECT MS_SPF
                                       "example.test TXT v=spf1 include:spf.protection.outlook.com -all\n");
-    struct mx_analyze_cfg cfg = {MX_CHECK_DEFAULT, &lab_allow, prov};
+    struct mx_analyze_cfg cfg = {MX_CHECK_DEFAULT, &lab_allow, prov, false};
     fake_dns_analyze(d, &cfg, "example.test", a);
     struct mx_oracle o = fake_dns_oracle(d);
     cr_assert(mx_analyze(&cfg, "example.test", &o, b));
