@@ -123,7 +123,7 @@ static bool load(struct dns_server *s, const char *table)
         struct rec *r = &s->recs[s->nrec++];
         snprintf(r->name, sizeof r->name, "%s", name);
         r->type = type_of(type);
-        snprintf(r->data, sizeof r->data, "%s", rest);
+        snprintf(r->data, sizeof r->data, "%.*s", (int)sizeof r->data - 1, rest);
         if (!r->type || s->nrec >= MAXREC)
             return false;
     }
