@@ -143,7 +143,9 @@ bool mx_sts_policy_matches(const struct mx_sts_policy *p, const char *exchange);
  *
  * One fetch per policy host per scan: the outcome is cached by host name
  * (cache_hosts entries, least recently used go first) and requests for a
- * host being fetched wait for that fetch. Politeness: at most fetch_rate new
+ * host being fetched wait for that fetch (the addresses of the request that
+ * started it are used). NO_ADDRESS, NOT_ALLOWED and LOCAL_ERROR are not
+ * cached. Politeness: at most fetch_rate new
  * fetches per second, evenly spaced, and max_fetches at a time. */
 
 #define MX_STS_FETCH_MAP(X)                                                             \
@@ -184,7 +186,9 @@ struct mx_sts_fetch_result {
     size_t body_len;                /* bytes received (up to max_bytes + 1) */
     uint32_t elapsed_ms;
     struct mx_ip peer;              /* the address that answered (family 0: none) */
-    struct mx_sts_policy policy;    /* parsed when outcome is OK */
+    struct mx_sts_policy policy;    /* parsed when outcome is OK; zeroed otherwise
+                                       (its verdict then reads OK: look at
+                                       outcome first) */
 };
 
 /* One "key=value" line for drivers and logs (like mx_smtp_result_format). */
