@@ -59,18 +59,25 @@ const void *mx_answer_blob_data(const struct mx_answer *a, size_t len)
     return a && a->rc == MX_RC_NOERROR && a->size >= len && a->count == 0 ? a->data : NULL;
 }
 
+/* Bytes kept after the records: the CNAME target and its NUL. */
+static size_t tail_len(const struct mx_answer *a)
+{
+    return a->target_len ? (size_t)a->target_len + 1 : 0;
+}
+
 /* Makes room for n more bytes; false (and truncated set) past MX_ANSWER_MAX. */
 static bool reserve(struct mx_answer **ap, size_t n)
 {
     struct mx_answer *a = *ap;
-    if ((size_t)a->size + n <= a->cap)
+    size_t used = (size_t)a->size + tail_len(a);
+    if (used + n <= a->cap)
         return true;
-    if ((size_t)a->size + n > MX_ANSWER_MAX) {
+    if (used + n > MX_ANSWER_MAX) {
         a->truncated = true;
         return false;
     }
     size_t cap = a->cap;
-    while (cap < (size_t)a->size + n)
+    while (cap < used + n)
         cap *= 2;
     if (cap > MX_ANSWER_MAX)
         cap = MX_ANSWER_MAX;
@@ -84,20 +91,52 @@ static bool reserve(struct mx_answer **ap, size_t n)
     return true;
 }
 
+/* Room for a record of n bytes at the end of the records (the kept target,
+ * if any, moves up); NULL when it does not fit. The caller fills it and
+ * counts the record; size is already advanced. */
+static unsigned char *append(struct mx_answer **ap, size_t n)
+{
+    if (!reserve(ap, n))
+        return NULL;
+    struct mx_answer *a = *ap;
+    unsigned char *p = a->data + a->size;
+    if (a->target_len)
+        memmove(p + n, p, tail_len(a));
+    a->size += (uint32_t)n;
+    a->count++;
+    return p;
+}
+
+const char *mx_answer_target(const struct mx_answer *a)
+{
+    return a->target_len ? (const char *)a->data + a->size : NULL;
+}
+
+bool mx_answer_set_target(struct mx_answer **ap, const char *name)
+{
+    size_t nl = strlen(name);
+    if (nl == 0 || nl > 1023)
+        return false;
+    size_t old = tail_len(*ap);
+    if (nl + 1 > old && !reserve(ap, nl + 1 - old))
+        return false;
+    struct mx_answer *a = *ap;
+    memcpy(a->data + a->size, name, nl + 1);
+    a->target_len = (uint16_t)nl;
+    return true;
+}
+
 bool mx_answer_add_mx(struct mx_answer **ap, uint16_t pref, const char *name)
 {
     size_t nl = strlen(name);
-    if (nl > 65535 || !reserve(ap, 4 + nl + 1))
+    unsigned char *p = nl > 65535 ? NULL : append(ap, 4 + nl + 1);
+    if (!p)
         return false;
-    struct mx_answer *a = *ap;
-    unsigned char *p = a->data + a->size;
     p[0] = (unsigned char)(pref >> 8);
     p[1] = (unsigned char)pref;
     p[2] = (unsigned char)(nl >> 8);
     p[3] = (unsigned char)nl;
     memcpy(p + 4, name, nl + 1);
-    a->size += (uint32_t)(4 + nl + 1);
-    a->count++;
     return true;
 }
 
@@ -109,29 +148,36 @@ bool mx_answer_add_ptr(struct mx_answer **ap, const char *name)
 bool mx_answer_add_ip(struct mx_answer **ap, const struct mx_ip *ip)
 {
     size_t n = ip->family == 4 ? 4 : 16;
-    if (!reserve(ap, 1 + n))
+    unsigned char *p = append(ap, 1 + n);
+    if (!p)
         return false;
-    struct mx_answer *a = *ap;
-    a->data[a->size] = ip->family;
-    memcpy(a->data + a->size + 1, ip->b, n);
-    a->size += (uint32_t)(1 + n);
-    a->count++;
+    p[0] = ip->family;
+    memcpy(p + 1, ip->b, n);
+    return true;
+}
+
+/* TXT and raw rdata share a layout: length (2 bytes), bytes, NUL. */
+static bool add_bytes(struct mx_answer **ap, const void *bytes, size_t len)
+{
+    unsigned char *p = len > 65535 ? NULL : append(ap, 2 + len + 1);
+    if (!p)
+        return false;
+    p[0] = (unsigned char)(len >> 8);
+    p[1] = (unsigned char)len;
+    if (len)
+        memcpy(p + 2, bytes, len);
+    p[2 + len] = 0;
     return true;
 }
 
 bool mx_answer_add_txt(struct mx_answer **ap, const char *txt, size_t len)
 {
-    if (len > 65535 || !reserve(ap, 2 + len + 1))
-        return false;
-    struct mx_answer *a = *ap;
-    unsigned char *p = a->data + a->size;
-    p[0] = (unsigned char)(len >> 8);
-    p[1] = (unsigned char)len;
-    memcpy(p + 2, txt, len);
-    p[2 + len] = 0;
-    a->size += (uint32_t)(2 + len + 1);
-    a->count++;
-    return true;
+    return add_bytes(ap, txt, len);
+}
+
+bool mx_answer_add_raw(struct mx_answer **ap, const unsigned char *rdata, size_t len)
+{
+    return add_bytes(ap, rdata, len);
 }
 
 bool mx_answer_next(const struct mx_answer *a, size_t *off, struct mx_rdata *out)
@@ -154,6 +200,13 @@ bool mx_answer_next(const struct mx_answer *a, size_t *off, struct mx_rdata *out
         size_t l = (size_t)p[0] << 8 | p[1];
         out->txt = (const char *)p + 2;
         out->txt_len = l;
+        *off = o + 2 + l + 1;
+        return true;
+    }
+    case MX_T_TLSA: {
+        size_t l = (size_t)p[0] << 8 | p[1];
+        out->raw = p + 2;
+        out->raw_len = l;
         *off = o + 2 + l + 1;
         return true;
     }
@@ -452,6 +505,9 @@ struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, cons
     struct mx_answer *a = mx_answer_new(rc, qtype, 0, cname);
     if (!a)
         return NULL;
+    a->ad = (buf[3] & 0x20) != 0;
+    if (cname)
+        mx_answer_set_target(&a, cur); /* best effort: a name that does not fit is not kept */
     bool first = true;
     for (unsigned i = 0; i < n; i++) {
         if (rrs[i].type != qtype ||
@@ -503,6 +559,8 @@ struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, cons
                 ok = false;
             else
                 mx_answer_add_ptr(&a, name);
+        } else if (qtype == MX_T_TLSA) {
+            mx_answer_add_raw(&a, rd, rl);
         }
         if (!ok) {
             free(a);

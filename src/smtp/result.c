@@ -125,6 +125,7 @@ size_t mx_smtp_result_format(const struct mx_smtp_result *r, char *buf, size_t l
     }
     if (!r->chain_len)
         put(&o, "-");
+    put(&o, " chain_links=%x", (unsigned)r->chain_links);
     put(&o, " reply_code=%u", r->reply_text_code);
     put_text(&o, "reply_text", r->reply_text);
     put(&o, " rcpt=%s rcpt_end=%s rcpt_cached=%d mail=%u rcpt_code=%u", mx_smtp_rcpt_name(r->rcpt),

@@ -181,3 +181,26 @@ Test(sockio, batched_round_trip_through_cares)
     ares_library_cleanup();
     close(srv);
 }
+
+/* The flags variant: no flags gives the same bytes; AD and CD sit in the
+ * header, DO in the OPT record's flags, nothing else changes. */
+Test(sockio, query_flags)
+{
+    unsigned char plain[512], f[512];
+    size_t n = mx_dns_build_query(plain, sizeof plain, 0x4242, "_25._tcp.mx.example.test", 52, 1232);
+    cr_assert_gt(n, 0);
+    cr_assert_eq(mx_dns_build_query_flags(f, sizeof f, 0x4242, "_25._tcp.mx.example.test", 52,
+                                          1232, 0), n);
+    cr_assert_arr_eq(f, plain, n);
+    cr_assert_eq(mx_dns_build_query_flags(f, sizeof f, 0x4242, "_25._tcp.mx.example.test", 52,
+                                          1232, MX_DNSQ_AD), n);
+    cr_expect_eq(f[3], plain[3] | 0x20);
+    cr_expect_arr_eq(f + 4, plain + 4, n - 4);
+    cr_expect_arr_eq(f, plain, 3);
+    cr_assert_eq(mx_dns_build_query_flags(f, sizeof f, 0x4242, "_25._tcp.mx.example.test", 52,
+                                          1232, MX_DNSQ_DO | MX_DNSQ_CD), n);
+    cr_expect_eq(f[3], plain[3] | 0x10);
+    cr_expect_eq(f[n - 4], 0x80); /* OPT flags, high byte */
+    cr_expect_arr_eq(f + 4, plain + 4, n - 8);
+    cr_expect_eq(f[n - 3], 0);
+}
