@@ -11,6 +11,7 @@
 #include "mx/cache.h"
 #include "mx/config.h"
 #include "mx/engine.h"
+#include "mx/policy_checks.h"
 #include "mx/providers.h"
 #include "mx/result.h"
 
@@ -24,6 +25,7 @@ struct mx_tally {
     uint64_t severity[3];            /* domains with at least one finding of that severity */
     uint64_t providers[MX_STATS_MAX_PROVIDERS];
     uint64_t spf_providers[MX_STATS_MAX_PROVIDERS];
+    uint64_t sts_mode[MX_STS_STATE_COUNT]; /* rows per MTA-STS state (mta_sts_mode) */
     uint64_t overflow_rows;          /* rows with some column text cut */
     uint64_t resumed_rows;           /* rows counted from an earlier run's output */
 };
@@ -38,6 +40,7 @@ struct mx_tally_row {
     uint16_t nprov, nsprov;
     uint16_t prov[MX_MAX_PROVIDERS], sprov[MX_MAX_PROVIDERS];
     bool overflow;
+    uint8_t sts_state;               /* enum mx_sts_state; MX_STS_STATE_COUNT: not checked */
 };
 void mx_tally_row_from_result(struct mx_tally_row *tr, const struct mx_result *r);
 void mx_tally_add(struct mx_tally *t, const struct mx_tally_row *tr);
@@ -46,6 +49,10 @@ void mx_tally_add(struct mx_tally *t, const struct mx_tally_row *tr);
 void mx_tally_add_text(struct mx_tally *t, const struct mx_providers *p, const char *status,
                        const char *mail, const char *findings, const char *providers,
                        const char *spf_providers);
+
+/* Adds one row's mta_sts_mode column text (as read back; "" when the
+ * check was off: nothing is counted). */
+void mx_tally_add_sts_text(struct mx_tally *t, const char *mode);
 
 struct mx_run_info {
     const struct mx_config *cfg;

@@ -256,7 +256,7 @@ static void note_mismatch(struct out *o, const struct mx_policy_facts *f)
     for (unsigned i = 0; p && i < f->n; i++) {
         if (mx_sts_policy_matches(p, f->ex[i].name))
             continue;
-        put(o, "%s: %s matches none of the policy's mx patterns (", 
+        put(o, "%s: %s matches none of the policy's mx patterns (",
             mx_finding_label(MX_F_MTA_STS_MX_MISMATCH), f->ex[i].name);
         for (unsigned k = 0; k < p->n_mx; k++)
             put(o, "%s%s", k ? ", " : "", mx_sts_policy_mx(p, k));
@@ -307,7 +307,8 @@ static void note_dane(struct out *o, const struct mx_policy_facts *f, enum mx_fi
         const struct mx_policy_exchange *x = &f->ex[i];
         char a[64];
         if (code == MX_F_DANE_TLSA_UNSIGNED && x->dane_asked && x->dane == MX_DANE_UNSIGNED) {
-            put(o, "%s: %s: %u TLSA records in an answer without the AD bit\n",
+            put(o, "%s: %s: TLSA records (%u) in an answer without the AD bit: the resolver "
+                   "did not validate them\n",
                 mx_finding_label(code), x->name, x->tlsa_n);
             return;
         }

@@ -131,6 +131,14 @@ static uint64_t hash_options(const struct mx_config *cfg)
                      cfg->checks, cfg->shard_index, cfg->shard_count, csv ? "csv" : "zst",
                      cfg->providers_path ? cfg->providers_path : "default",
                      cfg->smtp_rcpt && (cfg->checks & MX_CHECK_SMTP) ? " rcpt" : "");
+    /* where MTA-STS policies come from and what they are checked against */
+    if ((cfg->checks & MX_CHECK_MTA_STS) && n > 0 && (size_t)n < sizeof opt)
+        n += snprintf(opt + n, sizeof opt - (size_t)n, " sts=%u,%s", cfg->sts_port,
+                      cfg->sts_ca_file ? cfg->sts_ca_file : "system");
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= sizeof opt)
+        n = (int)sizeof opt - 1;
     uint64_t h = mx_fnv1a(MX_FNV1A_INIT, opt, (size_t)n);
     h = mx_fnv1a(h, &cfg->allow.n, sizeof cfg->allow.n);
     for (size_t i = 0; i < cfg->allow.n; i++) {
@@ -160,9 +168,11 @@ static void reread_row(void *ud, const char *const *f, unsigned n, const char *c
     (void)h;
     (void)nh;
     struct reread *r = ud;
-    if (n >= MX_COL_COUNT)
-        mx_tally_add_text(r->t, r->p, f[MX_COL_STATUS], f[MX_COL_MAIL_STATUS],
-                          f[MX_COL_FINDINGS], f[MX_COL_PROVIDERS], f[MX_COL_SPF_PROVIDERS]);
+    if (n < MX_COL_COUNT)
+        return;
+    mx_tally_add_text(r->t, r->p, f[MX_COL_STATUS], f[MX_COL_MAIL_STATUS], f[MX_COL_FINDINGS],
+                      f[MX_COL_PROVIDERS], f[MX_COL_SPF_PROVIDERS]);
+    mx_tally_add_sts_text(r->t, f[MX_COL_MTA_STS_MODE]);
 }
 
 enum mx_status mx_tally_from_output(struct mx_tally *t, const struct mx_providers *p,

@@ -23,6 +23,22 @@ void mx_tally_row_from_result(struct mx_tally_row *tr, const struct mx_result *r
     memcpy(tr->prov, r->providers, sizeof tr->prov);
     memcpy(tr->sprov, r->spf_providers, sizeof tr->sprov);
     tr->overflow = r->overflow;
+    size_t ml;
+    const char *mode = mx_result_col(r, MX_COL_MTA_STS_MODE, &ml);
+    char buf[16];
+    tr->sts_state = MX_STS_STATE_COUNT;
+    if (ml > 0 && ml < sizeof buf) {
+        memcpy(buf, mode, ml);
+        buf[ml] = 0;
+        tr->sts_state = (uint8_t)mx_sts_state_from_name(buf);
+    }
+}
+
+void mx_tally_add_sts_text(struct mx_tally *t, const char *mode)
+{
+    enum mx_sts_state s = mx_sts_state_from_name(mode);
+    if (s < MX_STS_STATE_COUNT)
+        t->sts_mode[s]++;
 }
 
 void mx_tally_add(struct mx_tally *t, const struct mx_tally_row *tr)
@@ -46,6 +62,8 @@ void mx_tally_add(struct mx_tally *t, const struct mx_tally_row *tr)
         add_provider(t->spf_providers, tr->sprov[i]);
     if (tr->overflow)
         t->overflow_rows++;
+    if (tr->sts_state < MX_STS_STATE_COUNT)
+        t->sts_mode[tr->sts_state]++;
 }
 
 
@@ -178,6 +196,11 @@ void mx_stats_write_json(FILE *f, const struct mx_tally *t, const struct mx_run_
     fprintf(f, "\n  },\n  \"severity\": {\"error\": %" PRIu64 ", \"warn\": %" PRIu64
                ", \"info\": %" PRIu64 "},\n",
             t->severity[MX_SEV_ERROR], t->severity[MX_SEV_WARN], t->severity[MX_SEV_INFO]);
+    fprintf(f, "  \"mta_sts_mode\": {");
+    for (unsigned i = 0; i < MX_STS_STATE_COUNT; i++)
+        fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", mx_sts_state_name((enum mx_sts_state)i),
+                t->sts_mode[i]);
+    fprintf(f, "},\n");
     json_providers(f, "providers", t->providers, ri->providers);
     fprintf(f, ",\n");
     json_providers(f, "spf_providers", t->spf_providers, ri->providers);
@@ -210,11 +233,14 @@ void mx_stats_write_json(FILE *f, const struct mx_tally *t, const struct mx_run_
         json_str(f, s);
     }
     fprintf(f, "], \"rate\": %" PRIu64 ", \"concurrency\": %u, \"threads\": %u, \"timeout_ms\": %u,"
-               " \"retries\": %u, \"checks\": \"%s%s%s\", \"shard\": \"%u/%u\","
+               " \"retries\": %u, \"checks\": \"%s%s%s%s%s%s%s\", \"shard\": \"%u/%u\","
                " \"cache_entries\": %zu, \"window\": %u}\n}\n",
             cfg->rate, cfg->concurrency, cfg->threads, cfg->timeout_ms, cfg->retries,
             cfg->checks & MX_CHECK_MX ? "mx" : "", cfg->checks & MX_CHECK_SPF ? ",spf" : "",
-            cfg->checks & MX_CHECK_DMARC ? ",dmarc" : "", cfg->shard_index + 1, cfg->shard_count,
+            cfg->checks & MX_CHECK_DMARC ? ",dmarc" : "", cfg->checks & MX_CHECK_SMTP ? ",smtp" : "",
+            cfg->checks & MX_CHECK_MTA_STS ? ",mta-sts" : "",
+            cfg->checks & MX_CHECK_DANE ? ",dane" : "", cfg->checks & MX_CHECK_TLSRPT ? ",tlsrpt" : "",
+            cfg->shard_index + 1, cfg->shard_count,
             cfg->cache_entries, cfg->window);
 }
 
@@ -240,6 +266,12 @@ void mx_stats_write_summary(FILE *f, const struct mx_tally *t, const struct mx_r
         fprintf(f, "  %-28s %5s %10" PRIu64 " %6.2f%%\n", mx_finding_label((enum mx_finding)i),
                 mx_severity_name(mx_finding_severity((enum mx_finding)i)), t->findings[i],
                 n ? 100.0 * (double)t->findings[i] / (double)n : 0.0);
+    }
+    if (ri->cfg->checks & MX_CHECK_MTA_STS) {
+        fprintf(f, "  MTA-STS:");
+        for (unsigned i = 0; i < MX_STS_STATE_COUNT; i++)
+            fprintf(f, " %s=%" PRIu64, mx_sts_state_name((enum mx_sts_state)i), t->sts_mode[i]);
+        fprintf(f, "\n");
     }
     const struct mx_counters *c = ri->counters;
     fprintf(f, "  queries: %" PRIu64 " sent, %" PRIu64 " answered, %" PRIu64 " retried, %" PRIu64
