@@ -19,18 +19,26 @@ const char *mx_rc_name(enum mx_rc rc)
     return (unsigned)rc < MX_RC_COUNT ? rc_names[rc] : "OTHER";
 }
 
-struct mx_answer *mx_answer_new(enum mx_rc rc, uint16_t qtype, uint32_t ttl, bool cname)
+/* An empty answer with room for cap bytes of data. */
+static struct mx_answer *alloc_answer(enum mx_rc rc, uint16_t qtype, uint32_t cap)
 {
-    uint32_t cap = 256;
     struct mx_answer *a = malloc(sizeof *a + cap);
     if (!a)
         return NULL;
     memset(a, 0, sizeof *a);
     a->rc = rc;
     a->qtype = qtype;
-    a->ttl = ttl;
-    a->cname = cname;
     a->cap = cap;
+    return a;
+}
+
+struct mx_answer *mx_answer_new(enum mx_rc rc, uint16_t qtype, uint32_t ttl, bool cname)
+{
+    struct mx_answer *a = alloc_answer(rc, qtype, 256);
+    if (a) {
+        a->ttl = ttl;
+        a->cname = cname;
+    }
     return a;
 }
 
@@ -43,13 +51,10 @@ struct mx_answer *mx_answer_blob(uint16_t qtype, const void *data, size_t len)
 {
     if (len > MX_ANSWER_MAX * 4)
         return NULL;
-    struct mx_answer *a = malloc(sizeof *a + len);
+    struct mx_answer *a = alloc_answer(MX_RC_NOERROR, qtype, (uint32_t)len);
     if (!a)
         return NULL;
-    memset(a, 0, sizeof *a);
-    a->rc = MX_RC_NOERROR;
-    a->qtype = qtype;
-    a->size = a->cap = (uint32_t)len;
+    a->size = (uint32_t)len;
     memcpy(a->data, data, len);
     return a;
 }

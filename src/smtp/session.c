@@ -89,15 +89,11 @@ static void fail(struct mx_smtp_session *s, enum mx_smtp_end why)
 /* ---- I/O, plain or through OpenSSL ---- */
 
 /* > 0 bytes, 0 end of stream, -1 error, -2 try again (events set). */
-static ssize_t sio_read(struct mx_smtp_session *s, char *buf, size_t len)
+/* What an SSL_read or SSL_write that returned n means: n bytes, -2 (try
+ * again when the socket is ready: the wait is armed), 0 (the peer closed
+ * TLS) or -1 (an error). */
+static ssize_t tls_outcome(struct mx_smtp_session *s, int n)
 {
-    if (!s->tls_on) {
-        ssize_t n = recv(s->fd, buf, len, 0);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-            return -2;
-        return n;
-    }
-    int n = SSL_read(s->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
     if (n > 0)
         return n;
     switch (SSL_get_error(s->ssl, n)) {
@@ -115,6 +111,17 @@ static ssize_t sio_read(struct mx_smtp_session *s, char *buf, size_t len)
     }
 }
 
+static ssize_t sio_read(struct mx_smtp_session *s, char *buf, size_t len)
+{
+    if (!s->tls_on) {
+        ssize_t n = recv(s->fd, buf, len, 0);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return -2;
+        return n;
+    }
+    return tls_outcome(s, SSL_read(s->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len));
+}
+
 static ssize_t sio_write(struct mx_smtp_session *s, const char *buf, size_t len)
 {
     if (!s->tls_on) {
@@ -123,20 +130,7 @@ static ssize_t sio_write(struct mx_smtp_session *s, const char *buf, size_t len)
             return -2;
         return n;
     }
-    int n = SSL_write(s->ssl, buf, (int)len);
-    if (n > 0)
-        return n;
-    switch (SSL_get_error(s->ssl, n)) {
-    case SSL_ERROR_WANT_READ:
-        want(s, EPOLLIN);
-        return -2;
-    case SSL_ERROR_WANT_WRITE:
-        want(s, EPOLLOUT);
-        return -2;
-    default:
-        ERR_clear_error();
-        return -1;
-    }
+    return tls_outcome(s, SSL_write(s->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len));
 }
 
 /* Writes what is left of the command; true when all of it is out. */
