@@ -51,8 +51,11 @@ void mx_input_destroy(struct mx_input *in);
  * reading thread can always be stopped and joined. */
 void mx_input_set_cancel(struct mx_input *in, const atomic_int *flag);
 
-/* Fixed, documented hash for --shard (64-bit FNV-1a of the raw line bytes
- * after trimming ASCII whitespace). Line goes to shard (hash % N). */
-uint64_t mx_input_shard_hash(const char *raw, size_t len);
+/* The fixed, documented hash of --shard (SPEC section 4): 64-bit FNV-1a of
+ * the row's domain column, the normalised name (lowercase, A-labels, no
+ * trailing dot; for a line that is no valid name, its escaped text). The
+ * row goes to shard I (1-based) when hash % N == I - 1, whatever its line,
+ * rank or file. */
+uint64_t mx_shard_hash(const char *domain);
 
 #endif

@@ -657,14 +657,7 @@ void mx_input_destroy(struct mx_input *in)
     free(in);
 }
 
-uint64_t mx_input_shard_hash(const char *raw, size_t len)
+uint64_t mx_shard_hash(const char *domain)
 {
-    const unsigned char *p = (const unsigned char *)raw;
-    size_t b = 0;
-    size_t e = len;
-    while (b < e && mx_is_space(p[b]))
-        b++;
-    while (e > b && mx_is_space(p[e - 1]))
-        e--;
-    return mx_fnv1a(MX_FNV1A_INIT, p + b, e - b);
+    return mx_fnv1a(MX_FNV1A_INIT, domain, strlen(domain));
 }

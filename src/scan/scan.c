@@ -350,8 +350,9 @@ static void *reader_main(void *arg)
         }
         last_line = line.line_no;
         last_file = line.file_index;
-        if (cfg->shard_count > 1 &&
-            mx_input_shard_hash(line.raw, line.rawlen) % cfg->shard_count != cfg->shard_index)
+        /* the shard follows the name, whatever its line, rank or file */
+        bool valid = mx_name_normalize(line.name, line.len, shown, sizeof shown);
+        if (cfg->shard_count > 1 && mx_shard_hash(shown) % cfg->shard_count != cfg->shard_index)
             continue;
         if (skip > 0) {
             skip--;
@@ -365,7 +366,7 @@ static void *reader_main(void *arg)
         rec->line_no = line.line_no;
         rec->file_index = line.file_index;
         mx_result_reset(&rec->res);
-        rec->valid = mx_name_normalize(line.name, line.len, shown, sizeof shown);
+        rec->valid = valid;
         if (rec->valid)
             memcpy(rec->domain, shown, strlen(shown) + 1);
         if (!rec->valid) {

@@ -61,6 +61,14 @@ def make_names(n, seed, slow_share=0.2):
     return out
 
 
+def fnv1a64(text):
+    """SPEC section 4 / README "Sharding": 64-bit FNV-1a of the UTF-8 bytes."""
+    h = 0xcbf29ce484222325
+    for b in text.encode():
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
 class CoreTests(TempDirCase):
     @classmethod
     def setUpClass(cls):
@@ -274,6 +282,31 @@ class CoreTests(TempDirCase):
         canon = lambda rs: sorted(tuple(r[c] for c in header) for r in rs)  # noqa: E731
         self.assertEqual(len(union), len(rows), "shard sizes %r do not add up to %d" % (sizes, len(rows)))
         self.assertEqual(canon(union), canon(rows), "the union of the shards differs from the full scan")
+        # the documented hash: FNV-1a 64 of the domain column, modulo N
+        for i in (1, 2, 3):
+            _, srows = read_csv(self.path("shard%d.csv" % i))
+            for r in srows:
+                self.assertEqual(fnv1a64(r["domain"]) % 3, i - 1, r["domain"])
+
+    def test_shard_follows_the_name_not_the_line(self):
+        """A name keeps its shard whatever its rank, line, case or file."""
+        names = ["h%d.w.test" % i for i in range(150)] + ["x%d.nx.test" % i for i in range(50)]
+        plain = self.write("plain.txt", "".join(n + "\n" for n in names))
+        rev = list(reversed(names))
+        ranked = self.write("ranked.csv", "".join("%d,%s.\n" % (k + 1000, n.upper())
+                                                  for k, n in enumerate(rev)))
+        where = []
+        for inp in (plain, ranked):
+            shard_of = {}
+            for i in (1, 2):
+                out = self.path("s%d-%s.csv" % (i, os.path.basename(inp)))
+                self.scan(out, [inp], extra=["--shard", "%d/2" % i])
+                for r in read_csv(out)[1]:
+                    shard_of[r["domain"]] = i
+            self.assertEqual(len(shard_of), len(set(names)))
+            where.append(shard_of)
+        self.assertEqual(where[0], where[1])
+        self.assertEqual(set(where[0].values()), {1, 2})
 
     # ---- rate and concurrency ----
 

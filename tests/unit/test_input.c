@@ -723,12 +723,9 @@ Test(input, row_count_property)
 
 Test(input, shard_hash)
 {
-    /* 64-bit FNV-1a reference values */
-    cr_expect_eq(mx_input_shard_hash("", 0), UINT64_C(0xcbf29ce484222325));
-    cr_expect_eq(mx_input_shard_hash("a", 1), UINT64_C(0xaf63dc4c8601ec8c));
-    cr_expect_eq(mx_input_shard_hash("foobar", 6), UINT64_C(0x85944171f73967e8));
-    cr_expect_eq(mx_input_shard_hash("  foobar\r\n", 10), UINT64_C(0x85944171f73967e8));
-    cr_expect_eq(mx_input_shard_hash(" \t ", 3), UINT64_C(0xcbf29ce484222325));
-    cr_expect_neq(mx_input_shard_hash("foobaR", 6), mx_input_shard_hash("foobar", 6));
-    cr_expect_neq(mx_input_shard_hash("a\0b", 3), mx_input_shard_hash("a", 1));
+    /* 64-bit FNV-1a reference values, of the domain column as written */
+    cr_expect_eq(mx_shard_hash(""), UINT64_C(0xcbf29ce484222325));
+    cr_expect_eq(mx_shard_hash("a"), UINT64_C(0xaf63dc4c8601ec8c));
+    cr_expect_eq(mx_shard_hash("foobar"), UINT64_C(0x85944171f73967e8));
+    cr_expect_neq(mx_shard_hash("foobaR"), mx_shard_hash("foobar"));
 }
