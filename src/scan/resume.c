@@ -127,7 +127,7 @@ static uint64_t hash_options(const struct mx_config *cfg)
     size_t ol = out ? strlen(out) : 0;
     bool csv = ol > 4 && strcmp(out + ol - 4, ".csv") == 0;
     char opt[1024];
-    int n = snprintf(opt, sizeof opt, "v1 checks=%u shard=%u/%u out=%s providers=%s%s",
+    int n = snprintf(opt, sizeof opt, "v1 checks=%u shard=name:%u/%u out=%s providers=%s%s",
                      cfg->checks, cfg->shard_index, cfg->shard_count, csv ? "csv" : "zst",
                      cfg->providers_path ? cfg->providers_path : "default",
                      cfg->smtp_rcpt && (cfg->checks & MX_CHECK_SMTP) ? " rcpt" : "");
@@ -225,11 +225,17 @@ enum mx_resume_verdict mx_resume_check(const struct mx_config *cfg, const char *
                       "--resume needs a regular output file (-o FILE)");
     /* A scan writes its checkpoint before its first row and removes it
      * when complete: an output without one is complete (or not ours). */
-    if (stat(ckpath, &st) != 0 && errno == ENOENT && stat(cfg->output, &st) == 0 &&
-        st.st_size > 0) {
+    if (stat(ckpath, &st) != 0 && errno == ENOENT) {
         memset(ck, 0, sizeof *ck);
-        ck->complete = true;
-        return MX_RESUME_COMPLETE;
+        if (stat(cfg->output, &st) == 0 && st.st_size > 0) {
+            ck->complete = true;
+            return MX_RESUME_COMPLETE;
+        }
+        /* Neither checkpoint nor rows: the scan was stopped between
+         * creating its output and writing its first checkpoint (or never
+         * started). Nothing is lost by starting over. */
+        if (stat(cfg->output, &st) == 0 || errno == ENOENT)
+            return MX_RESUME_FRESH;
     }
     if (mx_checkpoint_read(ckpath, ck, why, sizeof why) != MX_OK)
         return refuse(exit_code, MX_EXIT_USAGE, err, errlen,

@@ -469,6 +469,12 @@ static int prepare_resume(struct scan *s)
     case MX_RESUME_REFUSED:
         fprintf(stderr, "mxscan: %s\n", err);
         return code;
+    case MX_RESUME_FRESH:
+        if (!cfg->quiet)
+            fprintf(stderr, "mxscan: %s holds no rows and no checkpoint (stopped before its "
+                            "first one); starting afresh\n",
+                    cfg->output);
+        return GO_ON;
     case MX_RESUME_CONTINUE:
         break;
     }
