@@ -32,6 +32,10 @@ size_t mx_output_format_row(const struct mx_result *r, const struct mx_row_info 
  * out of memory. */
 size_t mx_output_format_jsonl(const struct mx_result *r, const struct mx_row_info *ri, char *buf,
                               size_t cap);
+/* Makes jansson allocate a row's tree from a per-thread arena while
+ * mx_output_format_jsonl runs (row_json.c); call before the threads that
+ * use jansson start (mx_output_open does, for JSON Lines). */
+void mx_output_jsonl_setup(void);
 /* The row of r in format f (one of the two above). */
 size_t mx_output_format(enum mx_format f, const struct mx_result *r, const struct mx_row_info *ri,
                         char *buf, size_t cap);

@@ -432,6 +432,8 @@ enum mx_status mx_output_open(const struct mx_config *cfg, const char *fingerpri
     }
     o->fd = -1;
     o->format = cfg->format;
+    if (o->format == MX_FORMAT_JSONL)
+        mx_output_jsonl_setup();
     snprintf(o->fingerprint, sizeof o->fingerprint, "%s", fingerprint);
     o->frame_bytes = cfg->frame_bytes;
     o->frame_ms = cfg->frame_ms;
