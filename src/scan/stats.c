@@ -29,6 +29,7 @@ bool mx_tally_accepts(enum mx_mail_status m)
 void mx_tally_row_from_result(struct mx_tally_row *tr, const struct mx_result *r,
                               const struct mx_row_info *ri)
 {
+    memset(tr, 0, sizeof *tr); /* rows compare whole (tests) */
     tr->status = r->status;
     tr->mail = r->mail;
     tr->findings = r->findings;
@@ -292,7 +293,8 @@ static json_t *providers(struct jb *b, const uint64_t *arr, const struct mx_prov
     return o;
 }
 
-/* provider -> finding code -> rows (every provider, every code). */
+/* provider -> finding code -> rows among the rows whose exchanges belong to
+ * the provider; providers without such rows and zero counts are left out. */
 static json_t *provider_findings(struct jb *b, const struct mx_tally *t,
                                  const struct mx_providers *p)
 {
@@ -300,15 +302,20 @@ static json_t *provider_findings(struct jb *b, const struct mx_tally *t,
     uint16_t first[MX_STATS_MAX_PROVIDERS];
     size_t k = provider_names(p, first), n = p ? mx_providers_count(p) : 0;
     for (size_t i = 0; i < k; i++) {
-        json_t *pf = json_object();
+        json_t *pf = NULL;
         for (unsigned f = 0; f < MX_F_COUNT; f++) {
             uint64_t sum = 0;
             for (size_t j = first[i]; j < n && j < MX_STATS_MAX_PROVIDERS; j++)
                 if (same_provider(p, j, first[i]))
                     sum += t->provider_findings[j][f];
+            if (sum == 0)
+                continue;
+            if (!pf)
+                pf = json_object();
             put(b, pf, mx_finding_label((enum mx_finding)f), uint_(sum));
         }
-        put(b, o, mx_providers_name(p, first[i]), pf);
+        if (pf)
+            put(b, o, mx_providers_name(p, first[i]), pf);
     }
     return o;
 }
