@@ -23,6 +23,8 @@ struct mx_input_line {
     bool cut;             /* the line was longer than MX_INPUT_LINE_MAX */
     unsigned file_index;  /* index into the paths given to open */
     uint64_t line_no;     /* 1-based line number in that file */
+    bool has_rank;        /* a CSV line of two or more fields whose first is an integer */
+    int64_t rank;         /* ... that integer (e.g. the rank of rank,domain) */
 };
 
 /* paths: file names or "-" for stdin. */

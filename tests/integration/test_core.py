@@ -8,6 +8,8 @@ exit codes for usage errors and missing files.
 
 usage: test_core.py --mxscan PATH --faultdns PATH [unittest args]
 """
+import csv
+import io
 import os
 import random
 import sys
@@ -175,13 +177,24 @@ class CoreTests(TempDirCase):
         self.scan(ref, [plain])
         _, ref_rows = read_csv(ref)
         self.assert_rows(ref_rows, names, "plain")
+
+        def rows_from(data, path):
+            """The rows with their input_file column (the path) made one."""
+            rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+            col = rows[0].index("input_file")
+            for r in rows[1:]:
+                self.assertEqual(r[col], path, "input_file column")
+                r[col] = "IN"
+            return rows
         with open(ref, "rb") as f:
-            ref_bytes = f.read()
+            ref_bytes = rows_from(f.read(), plain)
+        self.assertEqual(len(ref_bytes), len(names) + 1)
         for label, src in (("zst", zst), ("gz", gz), ("zst named .txt", odd)):
             out = self.path("out-%s.csv" % label.replace(" ", "_"))
             self.scan(out, [src])
             with open(out, "rb") as f:
-                self.assertEqual(f.read(), ref_bytes, "%s input gives different output" % label)
+                self.assertEqual(rows_from(f.read(), src), ref_bytes,
+                                 "%s input gives different output" % label)
         # Concatenated zstd frames and gzip members (cat a.zst b.zst) are one stream.
         half = len(names) // 2
         first = "".join(n[0] + "\n" for n in names[:half]).encode()
@@ -197,12 +210,14 @@ class CoreTests(TempDirCase):
             out = self.path("out-multi-%s.csv" % tool)
             self.scan(out, [cat])
             with open(out, "rb") as f:
-                self.assertEqual(f.read(), ref_bytes, "concatenated %s input gives different output" % tool)
+                self.assertEqual(rows_from(f.read(), cat), ref_bytes,
+                                 "concatenated %s input gives different output" % tool)
         res = self.scan("-", ["-"], stdin=data)
-        self.assertEqual(res.stdout, ref_bytes, "stdin input gives different output")
+        self.assertEqual(rows_from(res.stdout, "-"), ref_bytes, "stdin input gives different output")
         with open(zst, "rb") as f:
             res = self.scan("-", ["-"], stdin=f.read())
-        self.assertEqual(res.stdout, ref_bytes, "zstd on stdin gives different output")
+        self.assertEqual(rows_from(res.stdout, "-"), ref_bytes,
+                         "zstd on stdin gives different output")
 
     def test_several_files_in_a_row(self):
         parts = [make_names(60, s) for s in (5, 6, 7, 8)]
