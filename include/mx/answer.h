@@ -80,10 +80,11 @@ bool mx_answer_next(const struct mx_answer *a, size_t *off, struct mx_rdata *out
  * RFC 7672 2.2.2), or NULL when the answer did not go through a CNAME or the
  * name was not kept. Presentation form as mx_wire_name writes it. */
 const char *mx_answer_target(const struct mx_answer *a);
-/* "NODATA": NOERROR with no record of the asked type. */
+/* "NODATA": NOERROR with no record of the asked type (an answer whose
+ * records were all too large to keep is not NODATA). */
 static inline bool mx_answer_nodata(const struct mx_answer *a)
 {
-    return a->rc == MX_RC_NOERROR && a->count == 0;
+    return a->rc == MX_RC_NOERROR && a->count == 0 && !a->truncated;
 }
 /* The look-up ended without a DNS answer (SERVFAIL, REFUSED, timeout, a
  * malformed reply ...): it proves nothing either way. */

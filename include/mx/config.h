@@ -16,11 +16,18 @@ struct mx_server {
     bool v6;
 };
 
+/* --format: what the results file holds. */
+enum mx_format {
+    MX_FORMAT_CSV,   /* RFC 4180 CSV with a header row */
+    MX_FORMAT_JSONL, /* one JSON object a line (JSON Lines), no header */
+};
+
 struct mx_config {
     /* inputs and outputs */
     const char **inputs;
     size_t ninputs;
     const char *output;        /* NULL or "-" = stdout */
+    enum mx_format format;
     const char *stats_path;
     const char *status_file;   /* NDJSON progress */
     const char *providers_path;

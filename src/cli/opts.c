@@ -58,13 +58,16 @@ static bool set_shard(struct mx_opts *, const struct optdef *, const char *, cha
 static bool set_allow(struct mx_opts *, const struct optdef *, const char *, char *, size_t);
 static bool set_checks(struct mx_opts *, const struct optdef *, const char *, char *, size_t);
 static bool set_color(struct mx_opts *, const struct optdef *, const char *, char *, size_t);
+static bool set_format(struct mx_opts *, const struct optdef *, const char *, char *, size_t);
 
 /* clang-format off */
 static const struct optdef table[] = {
     {"resolver", 'r', "ADDR[:PORT][,...]", CMD_ALL, K_CUSTOM, 0, 0, 0, 1, NULL, set_resolvers,
      "resolvers to ask (IPv6 as [ADDR]:PORT); default: the nameservers of /etc/resolv.conf"},
     {"output", 'o', "FILE", CMD_SCAN, K_STR, F(cfg.output), 0, 0, 1, NULL, NULL,
-     "results CSV; zstd-compressed unless FILE is '-' (stdout) or ends in .csv"},
+     "results file; zstd-compressed unless FILE is '-' (stdout) or ends in .csv (.jsonl)"},
+    {"format", 0, "FORMAT", CMD_SCAN, K_CUSTOM, 0, 0, 0, 1, "csv", set_format,
+     "results as csv (a header row, then one row a domain) or jsonl (one JSON object a line)"},
     {"stats", 0, "FILE", CMD_SCAN, K_STR, F(cfg.stats_path), 0, 0, 1, NULL, NULL,
      "write aggregate statistics as JSON ('-': stdout)"},
     {"rate", 0, "QPS", CMD_ALL, K_U64, F(cfg.rate), 0, 10000000, 1, "2000", NULL,
@@ -412,6 +415,21 @@ static bool set_color(struct mx_opts *o, const struct optdef *d, const char *arg
         o->cfg.color = isatty(STDOUT_FILENO) != 0;
     else {
         snprintf(why, whylen, "want auto, always or never");
+        return false;
+    }
+    return true;
+}
+
+static bool set_format(struct mx_opts *o, const struct optdef *d, const char *arg, char *why,
+                       size_t whylen)
+{
+    (void)d;
+    if (!strcmp(arg, "csv"))
+        o->cfg.format = MX_FORMAT_CSV;
+    else if (!strcmp(arg, "jsonl"))
+        o->cfg.format = MX_FORMAT_JSONL;
+    else {
+        snprintf(why, whylen, "want csv or jsonl");
         return false;
     }
     return true;

@@ -19,18 +19,26 @@ const char *mx_rc_name(enum mx_rc rc)
     return (unsigned)rc < MX_RC_COUNT ? rc_names[rc] : "OTHER";
 }
 
-struct mx_answer *mx_answer_new(enum mx_rc rc, uint16_t qtype, uint32_t ttl, bool cname)
+/* An empty answer with room for cap bytes of data. */
+static struct mx_answer *alloc_answer(enum mx_rc rc, uint16_t qtype, uint32_t cap)
 {
-    uint32_t cap = 256;
     struct mx_answer *a = malloc(sizeof *a + cap);
     if (!a)
         return NULL;
     memset(a, 0, sizeof *a);
     a->rc = rc;
     a->qtype = qtype;
-    a->ttl = ttl;
-    a->cname = cname;
     a->cap = cap;
+    return a;
+}
+
+struct mx_answer *mx_answer_new(enum mx_rc rc, uint16_t qtype, uint32_t ttl, bool cname)
+{
+    struct mx_answer *a = alloc_answer(rc, qtype, 256);
+    if (a) {
+        a->ttl = ttl;
+        a->cname = cname;
+    }
     return a;
 }
 
@@ -43,13 +51,10 @@ struct mx_answer *mx_answer_blob(uint16_t qtype, const void *data, size_t len)
 {
     if (len > MX_ANSWER_MAX * 4)
         return NULL;
-    struct mx_answer *a = malloc(sizeof *a + len);
+    struct mx_answer *a = alloc_answer(MX_RC_NOERROR, qtype, (uint32_t)len);
     if (!a)
         return NULL;
-    memset(a, 0, sizeof *a);
-    a->rc = MX_RC_NOERROR;
-    a->qtype = qtype;
-    a->size = a->cap = (uint32_t)len;
+    a->size = (uint32_t)len;
     memcpy(a->data, data, len);
     return a;
 }
@@ -291,7 +296,7 @@ bool mx_wire_name(const unsigned char *buf, size_t len, size_t *off, char *out, 
         if (o + c > len)
             return false;
         wire_len += 1 + c;
-        if (wire_len > 255)
+        if (wire_len + 1 > 255) /* with the root label: RFC 1035 3.1 */
             return false;
         if (w > 0) {
             if (w + 1 >= outlen)
@@ -415,6 +420,85 @@ static bool owner_is(const unsigned char *buf, size_t len, size_t off, const cha
     return strcasecmp(tmp, name) == 0;
 }
 
+/* The text of a TXT record, its strings joined, into tmp (cap bytes).
+ * -1 when malformed, 0 when longer than cap (not kept: a cut record would
+ * read as another record), else 1 with *w the length. */
+static int txt_join(const unsigned char *rd, size_t rl, char *tmp, size_t cap, size_t *w)
+{
+    size_t p = 0;
+    *w = 0;
+    bool fits = true;
+    while (p < rl) {
+        size_t sl = rd[p];
+        if (p + 1 + sl > rl)
+            return -1;
+        if (*w + sl <= cap)
+            memcpy(tmp + *w, rd + p + 1, sl);
+        else
+            fits = false;
+        *w += sl;
+        p += 1 + sl;
+    }
+    return fits ? 1 : 0;
+}
+
+static bool policy_txt(const char *t, size_t n)
+{
+    return n >= 2 && (t[0] == 'v' || t[0] == 'V') && t[1] == '=';
+}
+
+/* Adds the record r to *ap. -1: malformed (the answer is FORMERR); 0: not
+ * added (TXT of the other pass, or past what is kept: truncated is set);
+ * 1: added. pass 0 takes only TXT policy records, pass 1 the rest. */
+static int add_rr(struct mx_answer **ap, const unsigned char *buf, size_t len,
+                  const struct rr *r, uint16_t qtype, int pass)
+{
+    const unsigned char *rd = buf + r->rdata;
+    size_t rl = r->rdlen;
+    char name[1024];
+    size_t o;
+    switch (qtype) {
+    case MX_T_A:
+    case MX_T_AAAA: {
+        struct mx_ip ip = {.family = qtype == MX_T_A ? 4 : 6};
+        size_t want = qtype == MX_T_A ? 4 : 16;
+        if (rl != want)
+            return -1;
+        memcpy(ip.b, rd, want);
+        return mx_answer_add_ip(ap, &ip) ? 1 : 0;
+    }
+    case MX_T_MX:
+        o = r->rdata + 2;
+        if (rl < 3 || !mx_wire_name(buf, len, &o, name, sizeof name) || o != r->rdata + rl)
+            return -1;
+        return mx_answer_add_mx(ap, rd16(rd), name) ? 1 : 0;
+    case MX_T_TXT: {
+        static _Thread_local char tmp[MX_ANSWER_MAX];
+        size_t w;
+        int j = txt_join(rd, rl, tmp, sizeof tmp, &w);
+        if (j < 0)
+            return -1;
+        bool pol = j > 0 ? policy_txt(tmp, w) : (rl > 2 && policy_txt((const char *)rd + 1, rd[0]));
+        if (pol != (pass == 0))
+            return 0;
+        if (j == 0) {
+            (*ap)->truncated = true;
+            return 0;
+        }
+        return mx_answer_add_txt(ap, tmp, w) ? 1 : 0;
+    }
+    case MX_T_PTR:
+        o = r->rdata;
+        if (!mx_wire_name(buf, len, &o, name, sizeof name) || o != r->rdata + rl)
+            return -1;
+        return mx_answer_add_ptr(ap, name) ? 1 : 0;
+    case MX_T_TLSA:
+        return mx_answer_add_raw(ap, rd, rl) ? 1 : 0;
+    default:
+        return 0;
+    }
+}
+
 struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, const char *asked,
                                       uint16_t qtype)
 {
@@ -509,66 +593,23 @@ struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, cons
     if (cname)
         mx_answer_set_target(&a, cur); /* best effort: a name that does not fit is not kept */
     bool first = true;
-    for (unsigned i = 0; i < n; i++) {
-        if (rrs[i].type != qtype ||
-            !(cname ? owner_is(buf, len, rrs[i].owner_off, cur) : rrs[i].is_qname))
-            continue;
-        const unsigned char *rd = buf + rrs[i].rdata;
-        size_t rl = rrs[i].rdlen;
-        bool ok = true;
-        if (qtype == MX_T_A || qtype == MX_T_AAAA) {
-            struct mx_ip ip = {.family = qtype == MX_T_A ? 4 : 6};
-            size_t want = qtype == MX_T_A ? 4 : 16;
-            if (rl != want)
-                ok = false;
-            else {
-                memcpy(ip.b, rd, want);
-                mx_answer_add_ip(&a, &ip);
+    /* TXT: policy records ("v=...": SPF, DMARC, MTA-STS, TLS-RPT) first, so
+     * that an answer larger than the scanner keeps loses other text first. */
+    for (int pass = qtype == MX_T_TXT ? 0 : 1; pass < 2; pass++)
+        for (unsigned i = 0; i < n; i++) {
+            if (rrs[i].type != qtype ||
+                !(cname ? owner_is(buf, len, rrs[i].owner_off, cur) : rrs[i].is_qname))
+                continue;
+            int r = add_rr(&a, buf, len, &rrs[i], qtype, pass);
+            if (r < 0) {
+                free(a);
+                return mx_answer_failure(MX_RC_FORMERR, qtype);
             }
-        } else if (qtype == MX_T_MX) {
-            char name[1024];
-            size_t o = rrs[i].rdata + 2;
-            if (rl < 3 || !mx_wire_name(buf, len, &o, name, sizeof name) ||
-                o != rrs[i].rdata + rl)
-                ok = false;
-            else
-                mx_answer_add_mx(&a, rd16(rd), name);
-        } else if (qtype == MX_T_TXT) {
-            char tmp[65536 / 4];
-            size_t w = 0, p = 0;
-            while (p < rl) {
-                size_t sl = rd[p];
-                if (p + 1 + sl > rl) {
-                    ok = false;
-                    break;
-                }
-                if (w + sl <= sizeof tmp) {
-                    memcpy(tmp + w, rd + p + 1, sl);
-                    w += sl;
-                } else {
-                    a->truncated = true;
-                }
-                p += 1 + sl;
-            }
-            if (ok)
-                mx_answer_add_txt(&a, tmp, w);
-        } else if (qtype == MX_T_PTR) {
-            char name[1024];
-            size_t o = rrs[i].rdata;
-            if (!mx_wire_name(buf, len, &o, name, sizeof name) || o != rrs[i].rdata + rl)
-                ok = false;
-            else
-                mx_answer_add_ptr(&a, name);
-        } else if (qtype == MX_T_TLSA) {
-            mx_answer_add_raw(&a, rd, rl);
+            if (r == 0)
+                continue;
+            if (first || rrs[i].ttl < a->ttl)
+                a->ttl = rrs[i].ttl;
+            first = false;
         }
-        if (!ok) {
-            free(a);
-            return mx_answer_failure(MX_RC_FORMERR, qtype);
-        }
-        if (first || rrs[i].ttl < a->ttl)
-            a->ttl = rrs[i].ttl;
-        first = false;
-    }
     return a;
 }

@@ -765,66 +765,32 @@ void mx_sts_fetch_stats(struct mx_sts_fetch *f, struct mx_sts_fetch_stats *out)
 
 /* ---- rendering ---- */
 
-struct out {
-    char *buf;
-    size_t len, need;
-};
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static void put(struct out *o, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    size_t room = o->need < o->len ? o->len - o->need : 0;
-    int n = vsnprintf(room ? o->buf + o->need : NULL, room, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        o->need += (size_t)n;
-}
-
-static void put_text(struct out *o, const char *key, const char *s)
-{
-    put(o, " %s=\"", key);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            put(o, "\\%c", c);
-        else if (c < 0x20 || c >= 0x7f)
-            put(o, "\\x%02x", c);
-        else
-            put(o, "%c", c);
-    }
-    put(o, "\"");
-}
-
 size_t mx_sts_fetch_result_format(const struct mx_sts_fetch_result *r, char *buf, size_t len)
 {
-    struct out o = {buf, len, 0};
+    struct mx_text_out o = {buf, len, 0};
     if (buf && len)
         buf[0] = '\0';
     char ip[64] = "-";
     if (r->peer.family)
         mx_ip_format(&r->peer, ip, sizeof ip);
-    put(&o, "host=%s cached=%d outcome=%s status=%ld", r->host, r->cached,
+    mx_text_put(&o, "host=%s cached=%d outcome=%s status=%ld", r->host, r->cached,
         mx_sts_fetch_outcome_name(r->outcome), r->status);
-    put_text(&o, "content_type", r->content_type);
-    put(&o, " body_len=%zu peer=%s elapsed_ms=%u cert_verify_error=%d", r->body_len, ip,
+    mx_text_put_quoted(&o, "content_type", r->content_type);
+    mx_text_put(&o, " body_len=%zu peer=%s elapsed_ms=%u cert_verify_error=%d", r->body_len, ip,
         r->elapsed_ms, r->cert_verify_error);
-    put_text(&o, "cert_error", r->cert_error);
-    put_text(&o, "error", r->error);
+    mx_text_put_quoted(&o, "cert_error", r->cert_error);
+    mx_text_put_quoted(&o, "error", r->error);
     if (r->outcome == MX_STS_FETCH_OK) {
         const struct mx_sts_policy *p = &r->policy;
-        put(&o, " policy=%s policy_line=%u mode=%s max_age=%u dup_keys=%d mx_truncated=%d mx=",
+        mx_text_put(&o, " policy=%s policy_line=%u mode=%s max_age=%u dup_keys=%d mx_truncated=%d mx=",
             mx_sts_pol_name(p->verdict), p->bad_line, mx_sts_mode_name(p->mode),
             (unsigned)p->max_age, p->dup_keys, p->mx_truncated);
         for (unsigned i = 0; i < p->n_mx; i++)
-            put(&o, "%s%s", i ? "," : "", mx_sts_policy_mx(p, i));
+            mx_text_put(&o, "%s%s", i ? "," : "", mx_sts_policy_mx(p, i));
         if (!p->n_mx)
-            put(&o, "-");
+            mx_text_put(&o, "-");
     } else {
-        put(&o, " policy=- policy_line=0 mode=- max_age=- dup_keys=0 mx_truncated=0 mx=-");
+        mx_text_put(&o, " policy=- policy_line=0 mode=- max_age=- dup_keys=0 mx_truncated=0 mx=-");
     }
     return o.need;
 }

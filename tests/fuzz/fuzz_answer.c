@@ -24,11 +24,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define WIRE_MAX 65535
-/* The longest wire name written, the root's zero octet included. RFC 1035
- * (2.3.4) allows 255; mx_wire_name accepts 256 (its limit counts the labels
- * without the root octet), so a name it decodes may need one more. Lower
- * this to 255 once mx_wire_name keeps the RFC's limit. */
-#define NAME_WIRE_MAX 256
+/* The longest wire name written, the root's zero octet included: RFC 1035
+ * (2.3.4) allows 255, and so does mx_wire_name. */
+#define NAME_WIRE_MAX 255
 
 /* A name in mx_wire_name's presentation form (\. \\ \DDD escapes, "" for
  * the root) to wire format. Returns its length, 0 when it is no name. */

@@ -541,3 +541,71 @@ class TempDirCase(unittest.TestCase):
 
     def assertRc(self, res, rc):
         self.assertEqual(res.rc, rc, res.describe())
+
+
+# ---- JSON Lines and statistics helpers (issue 12: outputs) ----
+
+# Statistics keys that describe the run rather than the rows: they may
+# differ between an uninterrupted scan and an interrupted one resumed.
+STATS_PER_RUN = ("started", "ended", "elapsed_seconds", "domains_this_run",
+                 "domains_per_second", "resumed", "queries", "cache")
+
+
+def read_jsonl(path):
+    """The objects of a JSON Lines result (.jsonl plain, anything else via zstd -dc)."""
+    if path.endswith(".jsonl"):
+        with open(path, "rb") as f:
+            data = f.read()
+    else:
+        data = decompress(path)
+    return [json.loads(line) for line in data.decode("utf-8").splitlines()]
+
+
+def _host_text(name, h):
+    """One entry of the mx_addresses column from a JSON host (README)."""
+    failed = [(t, h[t]) for t in ("a", "aaaa") if h[t] not in (None, "NOERROR", "NXDOMAIN")]
+    text = name + (">CNAME=" if h["cname"] else "=")
+    if h["addresses"]:
+        text += ",".join(h["addresses"])
+        if failed:
+            text += ",%s:%s" % (failed[0][0].upper(), failed[0][1])
+    elif "NXDOMAIN" in (h["a"], h["aaaa"]):
+        text += "NXDOMAIN"
+    else:
+        text += failed[0][1] if failed else "NODATA"
+    return text
+
+
+def csv_row_of_json(o):
+    """The CSV row (column -> text) that a JSON Lines object stands for."""
+    def s(v):
+        return "" if v is None else str(v)
+    hosts, seen = [], set()
+    for e in o["mx"]:
+        if e["a"] is not None and e["exchange"] not in seen:
+            seen.add(e["exchange"])
+            hosts.append(_host_text(e["exchange"], e))
+    if o["implicit_mx"] is not None:
+        hosts.append(_host_text(o["domain"], o["implicit_mx"]))
+    spf, dmarc = o["spf"], o["dmarc"]
+    row = {
+        "domain": o["domain"], "status": o["status"], "mail_status": o["mail_status"],
+        "mx": ";".join("%d %s" % (e["preference"], e["exchange"]) for e in o["mx"]),
+        "findings": ";".join(o["findings"]), "mx_ttl": s(o["mx_ttl"]),
+        "mx_addresses": ";".join(hosts), "providers": ";".join(o["providers"]),
+        "spf": s(spf["record"]), "spf_result": s(spf["result"]),
+        "spf_lookups": s(spf["lookups"]), "spf_voids": s(spf["voids"]),
+        "spf_providers": ";".join(spf["providers"]), "dmarc": s(dmarc["record"]),
+        "dmarc_policy": s(dmarc["policy"]), "dmarc_source": s(dmarc["source"]),
+        "input_line": s(o["input_line"]), "input_file": o["input_file"], "rank": s(o["rank"]),
+    }
+    # The opt-in checks' columns follow "cut" in the object, as their CSV text.
+    keys = list(o)
+    for k in keys[keys.index("cut") + 1:]:
+        row[k] = s(o[k])
+    return row
+
+
+def stats_of_rows(stats):
+    """The statistics without the keys that describe the run (STATS_PER_RUN)."""
+    return {k: v for k, v in stats.items() if k not in STATS_PER_RUN}

@@ -8,6 +8,8 @@ exit codes for usage errors and missing files.
 
 usage: test_core.py --mxscan PATH --faultdns PATH [unittest args]
 """
+import csv
+import io
 import os
 import random
 import sys
@@ -59,6 +61,14 @@ def make_names(n, seed, slow_share=0.2):
         else:
             out.append(rng.choice(KINDS))
     return out
+
+
+def fnv1a64(text):
+    """SPEC section 4 / README "Sharding": 64-bit FNV-1a of the UTF-8 bytes."""
+    h = 0xcbf29ce484222325
+    for b in text.encode():
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
 
 
 class CoreTests(TempDirCase):
@@ -167,13 +177,24 @@ class CoreTests(TempDirCase):
         self.scan(ref, [plain])
         _, ref_rows = read_csv(ref)
         self.assert_rows(ref_rows, names, "plain")
+
+        def rows_from(data, path):
+            """The rows with their input_file column (the path) made one."""
+            rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+            col = rows[0].index("input_file")
+            for r in rows[1:]:
+                self.assertEqual(r[col], path, "input_file column")
+                r[col] = "IN"
+            return rows
         with open(ref, "rb") as f:
-            ref_bytes = f.read()
+            ref_bytes = rows_from(f.read(), plain)
+        self.assertEqual(len(ref_bytes), len(names) + 1)
         for label, src in (("zst", zst), ("gz", gz), ("zst named .txt", odd)):
             out = self.path("out-%s.csv" % label.replace(" ", "_"))
             self.scan(out, [src])
             with open(out, "rb") as f:
-                self.assertEqual(f.read(), ref_bytes, "%s input gives different output" % label)
+                self.assertEqual(rows_from(f.read(), src), ref_bytes,
+                                 "%s input gives different output" % label)
         # Concatenated zstd frames and gzip members (cat a.zst b.zst) are one stream.
         half = len(names) // 2
         first = "".join(n[0] + "\n" for n in names[:half]).encode()
@@ -189,12 +210,14 @@ class CoreTests(TempDirCase):
             out = self.path("out-multi-%s.csv" % tool)
             self.scan(out, [cat])
             with open(out, "rb") as f:
-                self.assertEqual(f.read(), ref_bytes, "concatenated %s input gives different output" % tool)
+                self.assertEqual(rows_from(f.read(), cat), ref_bytes,
+                                 "concatenated %s input gives different output" % tool)
         res = self.scan("-", ["-"], stdin=data)
-        self.assertEqual(res.stdout, ref_bytes, "stdin input gives different output")
+        self.assertEqual(rows_from(res.stdout, "-"), ref_bytes, "stdin input gives different output")
         with open(zst, "rb") as f:
             res = self.scan("-", ["-"], stdin=f.read())
-        self.assertEqual(res.stdout, ref_bytes, "zstd on stdin gives different output")
+        self.assertEqual(rows_from(res.stdout, "-"), ref_bytes,
+                         "zstd on stdin gives different output")
 
     def test_several_files_in_a_row(self):
         parts = [make_names(60, s) for s in (5, 6, 7, 8)]
@@ -274,6 +297,31 @@ class CoreTests(TempDirCase):
         canon = lambda rs: sorted(tuple(r[c] for c in header) for r in rs)  # noqa: E731
         self.assertEqual(len(union), len(rows), "shard sizes %r do not add up to %d" % (sizes, len(rows)))
         self.assertEqual(canon(union), canon(rows), "the union of the shards differs from the full scan")
+        # the documented hash: FNV-1a 64 of the domain column, modulo N
+        for i in (1, 2, 3):
+            _, srows = read_csv(self.path("shard%d.csv" % i))
+            for r in srows:
+                self.assertEqual(fnv1a64(r["domain"]) % 3, i - 1, r["domain"])
+
+    def test_shard_follows_the_name_not_the_line(self):
+        """A name keeps its shard whatever its rank, line, case or file."""
+        names = ["h%d.w.test" % i for i in range(150)] + ["x%d.nx.test" % i for i in range(50)]
+        plain = self.write("plain.txt", "".join(n + "\n" for n in names))
+        rev = list(reversed(names))
+        ranked = self.write("ranked.csv", "".join("%d,%s.\n" % (k + 1000, n.upper())
+                                                  for k, n in enumerate(rev)))
+        where = []
+        for inp in (plain, ranked):
+            shard_of = {}
+            for i in (1, 2):
+                out = self.path("s%d-%s.csv" % (i, os.path.basename(inp)))
+                self.scan(out, [inp], extra=["--shard", "%d/2" % i])
+                for r in read_csv(out)[1]:
+                    shard_of[r["domain"]] = i
+            self.assertEqual(len(shard_of), len(set(names)))
+            where.append(shard_of)
+        self.assertEqual(where[0], where[1])
+        self.assertEqual(set(where[0].values()), {1, 2})
 
     # ---- rate and concurrency ----
 

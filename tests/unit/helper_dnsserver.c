@@ -98,8 +98,8 @@ static bool load(struct dns_server *s, const char *table)
         memcpy(line, p, len);
         line[len] = 0;
         p += len + (nl ? 1 : 0);
-        char name[256], type[16], rest[600] = "";
-        int n = sscanf(line, "%255s %15s %599[^\n]", name, type, rest);
+        char name[256], type[16], rest[512] = ""; /* the size of rec.data */
+        int n = sscanf(line, "%255s %15s %511[^\n]", name, type, rest);
         if (n < 2)
             continue;
         char *slash = strchr(name, '/');

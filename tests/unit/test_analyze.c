@@ -326,6 +326,23 @@ Test(analyze, spf_dmarc_columns)
     col_eq(r, MX_COL_DMARC_SOURCE, "", none.what);
     fake_dns_free(d);
 
+    /* TXT records larger than the scanner keeps: no verdict, not missing */
+    struct acase big = {"txt too big", NULL, 0, SELF_MX DMARC_REJECT "example.test TXT !TOOBIG\n",
+                        MX_MAIL_OK, ""};
+    d = run(&big, false, r);
+    col_eq(r, MX_COL_SPF_RESULT, "temperror", big.what);
+    fake_dns_free(d);
+    /* ... and as an include target it is unreadable like a failed look-up
+     * (spf_include_broken, as for SERVFAIL), not a void look-up */
+    struct acase bigi = {"include too big", NULL, 0,
+                         SELF_MX DMARC_REJECT "example.test TXT v=spf1 mx include:big.test -all\n"
+                         "big.test TXT !TOOBIG\n",
+                         MX_MAIL_OK, "spf_include_broken;dmarc_enforced_without_spf"};
+    d = run(&bigi, false, r);
+    col_eq(r, MX_COL_SPF_VOIDS, "0", bigi.what);
+    col_eq(r, MX_COL_SPF_RESULT, "temperror", bigi.what);
+    fake_dns_free(d);
+
     struct acase multi = {"two spf", NULL, 0,
                           SELF_MX DMARC_REJECT
                           "example.test TXT v=spf1 mx -all\nexample.test TXT v=spf1 a -all\n",

@@ -808,6 +808,64 @@ Test(answer, txt_16k_sets_truncated)
     free(a);
 }
 
+/* A TXT record of 66 strings of 255 bytes: more than an answer keeps. */
+static void put_big_txt(char fill)
+{
+    put_ptr(&P, QNAME_OFF);
+    size_t at = rr_start(&P, MX_T_TXT, 300);
+    char chunk[255];
+    memset(chunk, fill, sizeof chunk);
+    for (int i = 0; i < 66; i++) {
+        put8(&P, 255);
+        putbytes(&P, chunk, 255);
+    }
+    rr_end(&P, at);
+}
+
+Test(answer, txt_too_big_is_not_nodata)
+{
+    start(&P, 0, 1, "example.test", MX_T_TXT);
+    put_big_txt('y');
+    struct mx_answer *a = parse(&P, "example.test", MX_T_TXT);
+    cr_expect_eq(a->rc, MX_RC_NOERROR);
+    cr_expect_eq(a->count, 0);
+    cr_expect(a->truncated);
+    /* records exist: no NODATA, no void look-up for SPF */
+    cr_expect_not(mx_answer_nodata(a));
+    cr_expect_not(mx_answer_void(a));
+    free(a);
+}
+
+Test(answer, txt_policy_records_kept_first)
+{
+    /* 5 records of 4,000 bytes of other text, then the SPF record last:
+     * the SPF record is kept although the others do not all fit */
+    start(&P, 0, 6, "example.test", MX_T_TXT);
+    static char junk[4000];
+    memset(junk, 'j', sizeof junk);
+    for (int r = 0; r < 5; r++) {
+        put_ptr(&P, QNAME_OFF);
+        size_t at = rr_start(&P, MX_T_TXT, 300);
+        for (int i = 0; i < 16; i++) {
+            put8(&P, 250);
+            putbytes(&P, junk, 250);
+        }
+        rr_end(&P, at);
+    }
+    const char *spf[] = {"v=spf1 -all"};
+    const size_t sl[] = {11};
+    rr_txt(&P, 300, spf, sl, 1);
+    struct mx_answer *a = parse(&P, "example.test", MX_T_TXT);
+    cr_expect_eq(a->rc, MX_RC_NOERROR);
+    cr_expect(a->truncated);
+    struct mx_rdata rd;
+    cr_assert(mx_answer_get(a, 0, &rd));
+    cr_expect_eq(rd.txt_len, 11);
+    cr_expect(memcmp(rd.txt, "v=spf1 -all", 11) == 0);
+    cr_expect_eq(a->count, 5); /* the SPF record and 4 of the 5 others */
+    free(a);
+}
+
 /* ---- builder, iteration, failure ---- */
 
 Test(answer, failure_answer)
@@ -961,6 +1019,17 @@ Test(wire_name, too_long_and_bad_labels)
     off = 0;
     cr_expect(mx_wire_name(P.b, P.n, &off, out, sizeof out));
     cr_expect_eq(strlen(out), 253);
+    /* 3 labels of 63 + one of 62: 256 bytes, one too many */
+    P.n = 0;
+    for (int i = 0; i < 3; i++) {
+        put8(&P, 63);
+        putbytes(&P, l63, 63);
+    }
+    put8(&P, 62);
+    putbytes(&P, l63, 62);
+    put8(&P, 0);
+    off = 0;
+    cr_expect_not(mx_wire_name(P.b, P.n, &off, out, sizeof out));
     /* extended label types 0x40, 0x80 */
     static const unsigned char ext1[] = {0x41, 'a', 0};
     static const unsigned char ext2[] = {0x81, 'a', 0};
