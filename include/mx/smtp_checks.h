@@ -22,6 +22,13 @@ const struct mx_smtp_result *mx_smtp_probe_get(const struct mx_analyze_cfg *cfg,
                                                const char *domain, struct mx_oracle *o,
                                                const char *ex, const struct mx_ip *ip,
                                                bool *pending);
+/* Calls fn(r, ud) with the probe result of every globally reachable (or
+ * allowed) address of exchange e, in answer order (A, then AAAA); results
+ * still pending are skipped. Returns false while any is pending. */
+typedef void (*mx_smtp_each_fn)(const struct mx_smtp_result *r, void *ud);
+bool mx_smtp_probe_each(const struct mx_analyze_cfg *cfg, const char *domain,
+                        struct mx_oracle *o, const struct mx_exchange *e, mx_smtp_each_fn fn,
+                        void *ud);
 /* The address accepted a connection: TCP connected and a 2xx greeting. */
 bool mx_smtp_greeted(const struct mx_smtp_result *r);
 

@@ -288,28 +288,27 @@ static void judge_address(const struct mx_smtp_result *r, const struct mx_dane_r
     }
 }
 
+struct probed {
+    const struct mx_dane_rrset *tlsa;
+    struct mx_policy_exchange *x;
+    struct mx_result *res;
+};
+
+static void probed_address(const struct mx_smtp_result *r, void *ud)
+{
+    struct probed *p = ud;
+    judge_address(r, p->tlsa, p->x, p->res);
+}
+
 /* The probe results of every allowed address of e; false while pending. */
 static bool probe_exchange(const struct mx_analyze_cfg *cfg, const char *domain,
                            struct mx_oracle *o, const struct mx_exchange *e,
                            const struct mx_dane_rrset *tlsa, struct mx_policy_exchange *x,
                            struct mx_result *res)
 {
-    bool pending = false;
-    const struct mx_answer *ans[2] = {e->a, e->aaaa};
-    for (int k = 0; k < 2; k++) {
-        size_t off = 0;
-        struct mx_rdata rd;
-        while (ans[k] && ans[k]->rc == MX_RC_NOERROR && mx_answer_next(ans[k], &off, &rd)) {
-            if (!mx_ip_is_global(&rd.ip, cfg->allow))
-                continue;
-            const struct mx_smtp_result *r =
-                mx_smtp_probe_get(cfg, domain, o, e->name, &rd.ip, &pending);
-            if (r)
-                judge_address(r, tlsa, x, res);
-        }
-    }
-    x->probed = !pending;
-    return !pending;
+    struct probed p = {tlsa, x, res};
+    x->probed = mx_smtp_probe_each(cfg, domain, o, e, probed_address, &p);
+    return x->probed;
 }
 
 /* ---- the exchanges ---- */

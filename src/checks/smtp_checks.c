@@ -123,10 +123,9 @@ const struct mx_smtp_result *mx_smtp_probe_get(const struct mx_analyze_cfg *cfg,
     return mx_answer_blob_data(ans, sizeof(struct mx_smtp_result));
 }
 
-/* Probes the addresses of one exchange; false while pending. */
-static bool one_exchange(const struct mx_analyze_cfg *cfg, const char *domain,
-                         struct mx_oracle *o, const struct mx_exchange *e, struct mx_result *res,
-                         struct verdict *v)
+bool mx_smtp_probe_each(const struct mx_analyze_cfg *cfg, const char *domain,
+                        struct mx_oracle *o, const struct mx_exchange *e, mx_smtp_each_fn fn,
+                        void *ud)
 {
     bool pending = false;
     const struct mx_answer *ans[2] = {e->a, e->aaaa};
@@ -138,14 +137,33 @@ static bool one_exchange(const struct mx_analyze_cfg *cfg, const char *domain,
                 continue;
             const struct mx_smtp_result *r =
                 mx_smtp_probe_get(cfg, domain, o, e->name, &rd.ip, &pending);
-            if (r) {
-                judge(r, v);
-                column(res, r);
-                talk(res, r);
-            }
+            if (r)
+                fn(r, ud);
         }
     }
     return !pending;
+}
+
+struct one {
+    struct mx_result *res;
+    struct verdict *v;
+};
+
+static void one_address(const struct mx_smtp_result *r, void *ud)
+{
+    struct one *x = ud;
+    judge(r, x->v);
+    column(x->res, r);
+    talk(x->res, r);
+}
+
+/* Probes the addresses of one exchange; false while pending. */
+static bool one_exchange(const struct mx_analyze_cfg *cfg, const char *domain,
+                         struct mx_oracle *o, const struct mx_exchange *e, struct mx_result *res,
+                         struct verdict *v)
+{
+    struct one x = {res, v};
+    return mx_smtp_probe_each(cfg, domain, o, e, one_address, &x);
 }
 
 bool mx_checks_smtp(const struct mx_analyze_cfg *cfg, const char *domain, struct mx_oracle *o,

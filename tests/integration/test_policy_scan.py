@@ -352,21 +352,9 @@ def main():
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--net", default="127.0.32")
     a = mxtest.parse_args(need=("mxscan",), parser=ap, unittest_args=False)
-    lab = os.path.join(a.source, "scripts", "lab.d", "policy-lab")
-    p = subprocess.run([lab, "start", a.workdir, "--net", a.net], text=True)
-    if p.returncode == 3:
-        print("SKIP: the policy lab cannot run here (packages or root missing)")
-        return 77
-    if p.returncode != 0:
-        print("FAIL: policy-lab start exited %d" % p.returncode)
-        subprocess.run([lab, "stop", a.workdir])
-        return 1
     work = os.path.join(a.workdir, "scan")
     os.makedirs(work, exist_ok=True)
-    try:
-        rc = run_all(a, mxtest.read_env(os.path.join(a.workdir, "lab.env")), work)
-    finally:
-        subprocess.run([lab, "stop", a.workdir])
+    rc = mxtest.policy_lab_run(a.source, a.workdir, a.net, lambda env: run_all(a, env, work))
     if rc:
         return rc
     if FAILS:

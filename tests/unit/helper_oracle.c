@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ctype.h>
 #include <strings.h>
 
 struct entry {
@@ -83,17 +84,6 @@ static void unescape_name(char *name)
     memcpy(name, out, o + 1);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* "U S M HEX" or a bare "HEX" (the whole rdata). */
 static void add_tlsa(struct entry *e, const char *text)
 {
@@ -108,9 +98,11 @@ static void add_tlsa(struct entry *e, const char *text)
         text += used;
     }
     for (; text[0] && text[1] && n < sizeof rd; text += 2) {
-        int hi = hexval(text[0]), lo = hexval(text[1]);
-        cr_assert(hi >= 0 && lo >= 0, "fake_dns: bad TLSA hex %s", text);
-        rd[n++] = (unsigned char)(hi << 4 | lo);
+        unsigned byte;
+        cr_assert(isxdigit((unsigned char)text[0]) && isxdigit((unsigned char)text[1]) &&
+                      sscanf(text, "%2x", &byte) == 1,
+                  "fake_dns: bad TLSA hex %s", text);
+        rd[n++] = (unsigned char)byte;
     }
     cr_assert(mx_answer_add_raw(&e->a, rd, n));
 }

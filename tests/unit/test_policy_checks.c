@@ -30,6 +30,20 @@ TestSuite(policy_scan, .init = setup);
 
 /* ---- the rules ---- */
 
+/* A policy in mode `mode` with as many long mx patterns as fit 70,000
+ * bytes (more than a policy keeps). */
+static const char *long_policy(const char *mode)
+{
+    static char text[70000];
+    size_t n = (size_t)snprintf(text, sizeof text, "version: STSv1\nmode: %s\nmax_age: 1\n",
+                                mode);
+    for (int i = 0; n + 80 < sizeof text && i < 1000; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n,
+                              "mx: host-%04d.a-rather-long-label-for-a-mail-exchange.example.test\n",
+                              i);
+    return text;
+}
+
 static struct mx_sts_fetch_result FETCH;
 
 static void fetched(enum mx_sts_fetch_outcome o, const char *policy_text)
@@ -299,13 +313,7 @@ Test(policy_rules, notes_name_the_case)
 Test(policy_rules, notes_are_cut_not_overrun)
 {
     /* as many patterns as a policy keeps, notes into buffers of every size */
-    static char text[70000];
-    size_t n = (size_t)snprintf(text, sizeof text, "version: STSv1\nmode: enforce\nmax_age: 1\n");
-    for (int i = 0; n + 80 < sizeof text && i < 1000; i++)
-        n += (size_t)snprintf(text + n, sizeof text - n,
-                              "mx: host-%04d.a-rather-long-label-for-a-mail-exchange.example.test\n",
-                              i);
-    fetched(MX_STS_FETCH_OK, text);
+    fetched(MX_STS_FETCH_OK, long_policy("enforce"));
     cr_assert_eq(FETCH.policy.verdict, MX_STS_POL_OK);
     cr_assert(FETCH.policy.mx_truncated);
     struct mx_policy_facts f;
@@ -565,14 +573,8 @@ Test(policy_scan, unusable_exchanges_are_not_asked)
 
 Test(policy_scan, long_pattern_lists_fit_the_row)
 {
-    static char text[70000];
-    size_t n = (size_t)snprintf(text, sizeof text, "version: STSv1\nmode: testing\nmax_age: 1\n");
-    for (int i = 0; n + 80 < sizeof text && i < 1000; i++)
-        n += (size_t)snprintf(text + n, sizeof text - n,
-                              "mx: host-%04d.a-rather-long-label-for-a-mail-exchange.example.test\n",
-                              i);
     struct fake_dns *d = fake_dns_new(ZONE);
-    add_fetch(d, "example.test|192.0.2.80", text);
+    add_fetch(d, "example.test|192.0.2.80", long_policy("testing"));
     struct mx_result *r = analyze(d, MX_CHECK_MX | MX_CHECK_MTA_STS, "example.test");
     size_t len;
     const char *s = mx_result_col(r, MX_COL_MTA_STS_MX, &len);
