@@ -8,6 +8,7 @@
 
 #include "mx/cmd.h"
 #include "mx/opts.h"
+#include "mx/report.h"
 #include "mx/scan.h"
 
 static void usage(FILE *f)
@@ -17,6 +18,7 @@ static void usage(FILE *f)
                "  scan [options] INPUT...    audit every name of the input files into a CSV\n"
                "  check [options] DOMAIN...  human-readable diagnosis of a few names\n"
                "  spf DOMAIN --ip ADDR       evaluate SPF check_host() for one address\n"
+               "  report RESULTS... -o FILE  one self-contained HTML report with charts\n"
                "  help [COMMAND]             the options of a command\n"
                "  version                    versions of mxscan and its libraries\n\n"
                "Run 'mxscan COMMAND --help' for the options. See README.md.\n");
@@ -36,6 +38,10 @@ int main(int argc, char **argv)
             mx_opts_usage(stdout, MX_CMD_CHECK);
         else if (argc > 2 && !strcmp(argv[2], "spf"))
             mx_opts_usage(stdout, MX_CMD_SPF);
+        else if (argc > 2 && !strcmp(argv[2], "report")) {
+            char *args[] = {argv[2], (char *)"--help", NULL};
+            return mx_report_main(2, args);
+        }
         else
             usage(stdout);
         return MX_EXIT_OK;
@@ -45,6 +51,8 @@ int main(int argc, char **argv)
                ZSTD_versionString());
         return MX_EXIT_OK;
     }
+    if (!strcmp(cmd, "report"))
+        return mx_report_main(argc - 1, argv + 1);
     enum mx_command c;
     if (!strcmp(cmd, "scan"))
         c = MX_CMD_SCAN;
@@ -53,7 +61,7 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "spf"))
         c = MX_CMD_SPF;
     else {
-        fprintf(stderr, "mxscan: unknown command '%s'; the commands are scan, check, spf, help, "
+        fprintf(stderr, "mxscan: unknown command '%s'; the commands are scan, check, spf, report, help, "
                         "version (see 'mxscan help')\n",
                 cmd);
         return MX_EXIT_USAGE;
