@@ -53,6 +53,8 @@ void mx_report_fini(struct mx_report *r);
 /* Adds the rows of one results file (CSV or JSON Lines, zstd or plain).
  * MX_EFORMAT when the file has no domain, mail_status or findings column. */
 enum mx_status mx_report_add_file(struct mx_report *r, const char *path, char *err, size_t errlen);
+/* Keeps w if it is among the top worst so far (the heap). */
+void mx_report_offer(struct mx_report *r, const struct mx_report_worst *w);
 /* The worst domains, worst first (sorts the heap in place). */
 void mx_report_sort_worst(struct mx_report *r);
 

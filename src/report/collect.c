@@ -86,7 +86,7 @@ static void sift_up(struct mx_report_worst *h, unsigned i)
     }
 }
 
-static void offer_worst(struct mx_report *r, const struct mx_report_worst *w)
+void mx_report_offer(struct mx_report *r, const struct mx_report_worst *w)
 {
     if (r->top == 0)
         return;
@@ -162,7 +162,7 @@ static void consider_worst(struct mx_report *r, const struct mx_tally_row *tr,
     snprintf(w.domain, sizeof w.domain, "%s", f[MX_COL_DOMAIN]);
     snprintf(w.mail, sizeof w.mail, "%s", f[MX_COL_MAIL_STATUS]);
     snprintf(w.findings, sizeof w.findings, "%s", f[MX_COL_FINDINGS]);
-    offer_worst(r, &w);
+    mx_report_offer(r, &w);
 }
 
 static void on_row(void *ud, const char *const *field, unsigned nfield, const char *const *header,
