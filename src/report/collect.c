@@ -8,6 +8,7 @@
 #include "mx/report.h"
 #include "mx/result.h"
 #include "mx/results.h"
+#include "mx/study.h"
 
 uint32_t mx_report_score(mx_findings_t f, unsigned *errors, unsigned *warnings, unsigned *infos)
 {
@@ -112,24 +113,9 @@ void mx_report_sort_worst(struct mx_report *r)
 
 struct pass {
     struct mx_report *r;
-    int col[MX_COL_COUNT]; /* field index of each column, -1 when absent */
-    bool mapped, bad_header;
+    struct mx_colmap map;
+    bool bad_header;
 };
-
-static void map_columns(struct pass *ps, const char *const *header, unsigned nheader)
-{
-    for (unsigned c = 0; c < MX_COL_COUNT; c++) {
-        ps->col[c] = -1;
-        for (unsigned i = 0; i < nheader; i++)
-            if (strcmp(header[i], mx_column_header((enum mx_column)c)) == 0) {
-                ps->col[c] = (int)i;
-                break;
-            }
-    }
-    ps->bad_header = ps->col[MX_COL_DOMAIN] < 0 || ps->col[MX_COL_MAIL_STATUS] < 0 ||
-                     ps->col[MX_COL_FINDINGS] < 0;
-    ps->mapped = true;
-}
 
 static void count_ttl(struct mx_report *r, const char *s)
 {
@@ -169,16 +155,18 @@ static void on_row(void *ud, const char *const *field, unsigned nfield, const ch
                    unsigned nheader)
 {
     struct pass *ps = ud;
-    if (!ps->mapped)
-        map_columns(ps, header, nheader);
+    if (!ps->map.ready) {
+        mx_colmap_build(&ps->map, header, nheader);
+        ps->bad_header = ps->map.idx[MX_COL_DOMAIN] < 0 || ps->map.idx[MX_COL_MAIL_STATUS] < 0 ||
+                         ps->map.idx[MX_COL_FINDINGS] < 0;
+    }
     if (ps->bad_header)
         return;
     const char *f[MX_COL_COUNT];
     bool missing = false;
     for (unsigned c = 0; c < MX_COL_COUNT; c++) {
-        int i = ps->col[c];
-        f[c] = i >= 0 && (unsigned)i < nfield ? field[i] : "";
-        missing |= i < 0;
+        f[c] = mx_colmap_get(&ps->map, field, nfield, (enum mx_column)c);
+        missing |= ps->map.idx[c] < 0;
     }
     struct mx_report *r = ps->r;
     r->rows_without_columns += missing;
