@@ -642,11 +642,11 @@ static int scan_prepare(struct scan *s)
         fprintf(stderr, "mxscan: no resolver answers; nothing was scanned or written\n");
         return MX_EXIT_FAIL;
     }
-    if ((rc = prepare_files(s)) != GO_ON || (rc = prepare_pool(s)) != GO_ON)
-        return rc;
     /* Signals go to the signal thread only: block them before any thread
      * is made (the SMTP probe's and the policy fetcher's come first), so
-     * that none inherits them; until the signal thread runs they wait. */
+     * that none inherits them, and before the output exists, so that a
+     * signal from then on stops the scan as an interrupted one (with its
+     * statistics and checkpoint); until the signal thread runs they wait. */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -654,6 +654,8 @@ static int scan_prepare(struct scan *s)
     sigaddset(&set, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &set, &s->oldmask);
     s->masked = true;
+    if ((rc = prepare_files(s)) != GO_ON || (rc = prepare_pool(s)) != GO_ON)
+        return rc;
     if (mx_engine_create(cfg, mx_analyze_record, &s->acfg, done_cb, s, &s->eng, err,
                          sizeof err) != MX_OK ||
         mx_optin_start(cfg, s->eng, &s->optin, err, sizeof err) != MX_OK) {
