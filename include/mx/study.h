@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "mx/result.h"
+#include "mx/results.h"
 
 struct json_t;
 
@@ -128,6 +129,9 @@ struct json_t *mx_dsummary_json(const struct mx_dsummary *s, const char *old_pat
  * when it does not fit (or out of memory). */
 size_t mx_diff_format(bool jsonl, const struct mx_drow *old, const struct mx_drow *new_,
                       const struct mx_dchange *c, char *buf, size_t cap);
+/* A buffer of this size holds any row of the changes file (fields of at
+ * most MX_RESULTS_FIELD_MAX bytes, sanitised: 4 times that at most). */
+#define MX_DIFF_ROW_MAX (4 * MX_RESULTS_FIELD_MAX * 16 + 8192)
 /* The CSV header row of the changes file (with its newline). */
 const char *mx_diff_csv_header(void);
 
