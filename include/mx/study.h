@@ -28,6 +28,20 @@ void mx_colmap_build(struct mx_colmap *m, const char *const *header, unsigned nh
 const char *mx_colmap_get(const struct mx_colmap *m, const char *const *field, unsigned nfield,
                           enum mx_column c);
 
+/* ---- the commands' options ---- */
+
+struct option;
+/* getopt_long over argv (argv[0] the command) with the options lo (short
+ * letters in shorts; 'h' is --help: usage(stdout)); set(ud, ch, optarg)
+ * takes each other option. Returns -1 to go on (optind: the first
+ * argument), else the exit status (0 after --help, 2 after a usage error,
+ * reported as "mxscan CMD: ...; see 'mxscan CMD --help'"). */
+int mx_study_getopt(const char *cmd, int argc, char **argv, const struct option *lo,
+                    const char *shorts, void (*set)(void *ud, int ch, const char *arg), void *ud,
+                    void (*usage)(FILE *f));
+/* A usage error of command cmd: the message, then the pointer to --help. */
+int mx_study_usage_error(const char *cmd, const char *what, const char *arg);
+
 /* ---- mxscan stats ---- */
 
 /* What the rows cannot give, taken from the scans' own --stats files:

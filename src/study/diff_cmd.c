@@ -405,10 +405,15 @@ void mx_diff_usage(FILE *f)
             "results file, files out of order), 2 usage error. See README.md.\n");
 }
 
-static int diff_usage_error(const char *what, const char *arg)
+static void set_opt(void *ud, int ch, const char *arg)
 {
-    fprintf(stderr, "mxscan diff: %s%s; see 'mxscan diff --help'\n", what, arg ? arg : "");
-    return MX_EXIT_USAGE;
+    struct diff_args *a = ud;
+    if (ch == 'o')
+        a->output = arg;
+    else if (ch == 'S')
+        a->summary = arg;
+    else if (ch == 'F')
+        a->format = arg;
 }
 
 /* Returns -1 to go on, else the exit status. */
@@ -419,24 +424,13 @@ static int diff_parse(struct diff_args *a, int argc, char **argv)
                                        {"format", required_argument, NULL, 'F'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-    optind = 1;
-    opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
-        switch (ch) {
-        case 'o': a->output = optarg; break;
-        case 'S': a->summary = optarg; break;
-        case 'F': a->format = optarg; break;
-        case 'h': mx_diff_usage(stdout); return MX_EXIT_OK;
-        default:
-            return diff_usage_error(optopt ? "bad or incomplete option near " : "unknown option ",
-                                    argv[optind - 1]);
-        }
-    }
+    int rc = mx_study_getopt("diff", argc, argv, lo, ":o:h", set_opt, a, mx_diff_usage);
+    if (rc >= 0)
+        return rc;
     if (a->format && strcmp(a->format, "csv") != 0 && strcmp(a->format, "jsonl") != 0)
-        return diff_usage_error("--format is csv or jsonl, not ", a->format);
+        return mx_study_usage_error("diff", "--format is csv or jsonl, not ", a->format);
     if (argc - optind != 2)
-        return diff_usage_error("give two result files, OLD and NEW", NULL);
+        return mx_study_usage_error("diff", "give two result files, OLD and NEW", NULL);
     return -1;
 }
 

@@ -30,14 +30,12 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mxtest  # noqa: E402
 
-try:
-    import jsonschema
-    import pandas  # noqa: F401
-    import zstandard  # noqa: F401
-except ImportError as e:
-    print("%s: %s; run scripts/install-deps (python3-pandas, python3-jsonschema, "
-          "python3-zstandard)" % (sys.executable, e))
-    sys.exit(1)
+for _mod in ("jsonschema", "pandas", "zstandard"):  # pandas reads .zst through zstandard
+    try:
+        __import__(_mod)
+    except ImportError as _e:
+        sys.exit("%s: %s; run scripts/install-deps (python3-%s)" % (sys.executable, _e, _mod))
+import jsonschema  # noqa: E402
 
 # The members of merged statistics that describe the runs (README "mxscan
 # stats"): everything else must be byte-identical. "config.shard" is the
