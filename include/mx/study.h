@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "mx/result.h"
+#include "mx/results.h"
 
 struct json_t;
 
@@ -26,6 +27,20 @@ void mx_colmap_build(struct mx_colmap *m, const char *const *header, unsigned nh
 /* The text of column c in a row of nfield fields ("" when absent). */
 const char *mx_colmap_get(const struct mx_colmap *m, const char *const *field, unsigned nfield,
                           enum mx_column c);
+
+/* ---- the commands' options ---- */
+
+struct option;
+/* getopt_long over argv (argv[0] the command) with the options lo (short
+ * letters in shorts; 'h' is --help: usage(stdout)); set(ud, ch, optarg)
+ * takes each other option. Returns -1 to go on (optind: the first
+ * argument), else the exit status (0 after --help, 2 after a usage error,
+ * reported as "mxscan CMD: ...; see 'mxscan CMD --help'"). */
+int mx_study_getopt(const char *cmd, int argc, char **argv, const struct option *lo,
+                    const char *shorts, void (*set)(void *ud, int ch, const char *arg), void *ud,
+                    void (*usage)(FILE *f));
+/* A usage error of command cmd: the message, then the pointer to --help. */
+int mx_study_usage_error(const char *cmd, const char *what, const char *arg);
 
 /* ---- mxscan stats ---- */
 
@@ -128,6 +143,9 @@ struct json_t *mx_dsummary_json(const struct mx_dsummary *s, const char *old_pat
  * when it does not fit (or out of memory). */
 size_t mx_diff_format(bool jsonl, const struct mx_drow *old, const struct mx_drow *new_,
                       const struct mx_dchange *c, char *buf, size_t cap);
+/* A buffer of this size holds any row of the changes file (fields of at
+ * most MX_RESULTS_FIELD_MAX bytes, sanitised: 4 times that at most). */
+#define MX_DIFF_ROW_MAX (4 * MX_RESULTS_FIELD_MAX * 16 + 8192)
 /* The CSV header row of the changes file (with its newline). */
 const char *mx_diff_csv_header(void);
 

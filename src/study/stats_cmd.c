@@ -43,12 +43,6 @@ void mx_stats_usage(FILE *f)
             "statistics that do not match the rows), 2 usage error. See README.md.\n");
 }
 
-static int usage_error(const char *what, const char *arg)
-{
-    fprintf(stderr, "mxscan stats: %s%s; see 'mxscan stats --help'\n", what, arg ? arg : "");
-    return MX_EXIT_USAGE;
-}
-
 static void add_runs(struct stats_args *a, const char *arg)
 {
     char *copy = strdup(arg);
@@ -79,6 +73,17 @@ static void free_args(struct stats_args *a)
     free(a->runs);
 }
 
+static void set_opt(void *ud, int ch, const char *arg)
+{
+    struct stats_args *a = ud;
+    if (ch == 'o')
+        a->output = arg;
+    else if (ch == 'R')
+        add_runs(a, arg);
+    else if (ch == 'P')
+        a->providers = arg;
+}
+
 /* Returns -1 to go on, else the exit status. */
 static int parse_args(struct stats_args *a, int argc, char **argv)
 {
@@ -87,23 +92,11 @@ static int parse_args(struct stats_args *a, int argc, char **argv)
                                        {"providers", required_argument, NULL, 'P'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-    optind = 1;
-    opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
-        switch (ch) {
-        case 'o': a->output = optarg; break;
-        case 'R': add_runs(a, optarg); break;
-        case 'P': a->providers = optarg; break;
-        case 'h': mx_stats_usage(stdout); return MX_EXIT_OK;
-        default:
-            return usage_error(optopt ? "bad or incomplete option near " : "unknown option ",
-                               argv[optind - 1]);
-        }
-    }
-    if (optind >= argc)
-        return usage_error("no RESULTS given (the result files of the scan)", NULL);
-    return -1;
+    int rc = mx_study_getopt("stats", argc, argv, lo, ":o:h", set_opt, a, mx_stats_usage);
+    if (rc < 0 && optind >= argc)
+        return mx_study_usage_error("stats", "no RESULTS given (the result files of the scan)",
+                                    NULL);
+    return rc;
 }
 
 /* ---- the rows ---- */
