@@ -60,5 +60,11 @@ bool mx_output_resumable(const struct mx_output *o);
 /* Sanitises column text for CSV: control bytes, DEL and invalid UTF-8 as
  * \xHH. Returns the length written (cut to fit). */
 size_t mx_csv_sanitize(const char *s, size_t len, char *out, size_t outlen);
+/* Appends the field s (len bytes) to buf at w, sanitised (through tmp, of
+ * tmpcap bytes) and quoted by libcsv when it needs quotes, as the results
+ * CSV writes its fields; returns the new w (unchanged when it does not fit,
+ * 2 bytes kept free for a separator and the newline). */
+size_t mx_csv_put_field(char *buf, size_t cap, size_t w, char *tmp, size_t tmpcap, const char *s,
+                        size_t len);
 
 #endif

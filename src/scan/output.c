@@ -220,6 +220,12 @@ static size_t put_field(char *buf, size_t cap, size_t w, char *tmp, size_t tmpca
     return w;
 }
 
+size_t mx_csv_put_field(char *buf, size_t cap, size_t w, char *tmp, size_t tmpcap, const char *s,
+                        size_t len)
+{
+    return put_field(buf, cap, w, tmp, tmpcap, s, len);
+}
+
 /* Decimal text of v at the end of num[32]; returns where it starts. */
 static const char *decimal(char num[32], uint64_t v, bool neg)
 {
