@@ -39,4 +39,11 @@ void mx_sockio_get_stats(const struct mx_sockio *io, struct mx_sockio_stats *out
 size_t mx_dns_build_query(unsigned char *buf, size_t buflen, uint16_t id, const char *name,
                           uint16_t qtype, uint16_t edns_size);
 
+/* Flags of mx_dns_build_query_flags. */
+#define MX_DNS_Q_NORD 1u /* RD clear: a non-recursive query (to an authoritative server) */
+
+/* mx_dns_build_query with flags (0: the same bytes as mx_dns_build_query). */
+size_t mx_dns_build_query_flags(unsigned char *buf, size_t buflen, uint16_t id, const char *name,
+                                uint16_t qtype, uint16_t edns_size, unsigned flags);
+
 #endif

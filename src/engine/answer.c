@@ -86,6 +86,30 @@ bool mx_answer_add_ptr(struct mx_answer **ap, const char *name)
     return mx_answer_add_mx(ap, 0, name); /* same layout, the preference unused */
 }
 
+bool mx_answer_add_ns(struct mx_answer **ap, const char *name)
+{
+    return mx_answer_add_mx(ap, 0, name); /* same layout, the preference unused */
+}
+
+bool mx_answer_add_soa(struct mx_answer **ap, const char *mname, uint32_t serial)
+{
+    size_t nl = strlen(mname);
+    if (nl > 65535 || !reserve(ap, 6 + nl + 1))
+        return false;
+    struct mx_answer *a = *ap;
+    unsigned char *p = a->data + a->size;
+    p[0] = (unsigned char)(serial >> 24);
+    p[1] = (unsigned char)(serial >> 16);
+    p[2] = (unsigned char)(serial >> 8);
+    p[3] = (unsigned char)serial;
+    p[4] = (unsigned char)(nl >> 8);
+    p[5] = (unsigned char)nl;
+    memcpy(p + 6, mname, nl + 1);
+    a->size += (uint32_t)(6 + nl + 1);
+    a->count++;
+    return true;
+}
+
 bool mx_answer_add_ip(struct mx_answer **ap, const struct mx_ip *ip)
 {
     size_t n = ip->family == 4 ? 4 : 16;
@@ -122,7 +146,15 @@ bool mx_answer_next(const struct mx_answer *a, size_t *off, struct mx_rdata *out
     const unsigned char *p = a->data + o;
     memset(out, 0, sizeof *out);
     switch (a->qtype) {
+    case MX_T_SOA: {
+        size_t nl = (size_t)p[4] << 8 | p[5];
+        out->serial = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+        out->name = (const char *)p + 6;
+        *off = o + 6 + nl + 1;
+        return true;
+    }
     case MX_T_MX:
+    case MX_T_NS:
     case MX_T_PTR: {
         size_t nl = (size_t)p[2] << 8 | p[3];
         out->pref = (uint16_t)(p[0] << 8 | p[1]);
@@ -432,6 +464,7 @@ struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, cons
     struct mx_answer *a = mx_answer_new(rc, qtype, 0, cname);
     if (!a)
         return NULL;
+    a->aa = (buf[2] & 0x04) != 0;
     bool first = true;
     for (unsigned i = 0; i < n; i++) {
         if (rrs[i].type != qtype ||
@@ -476,13 +509,23 @@ struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, cons
             }
             if (ok)
                 mx_answer_add_txt(&a, tmp, w);
-        } else if (qtype == MX_T_PTR) {
+        } else if (qtype == MX_T_PTR || qtype == MX_T_NS) {
             char name[1024];
             size_t o = rrs[i].rdata;
             if (!mx_wire_name(buf, len, &o, name, sizeof name) || o != rrs[i].rdata + rl)
                 ok = false;
             else
                 mx_answer_add_ptr(&a, name);
+        } else if (qtype == MX_T_SOA) {
+            char mname[1024], rname[1024];
+            size_t o = rrs[i].rdata;
+            if (!mx_wire_name(buf, len, &o, mname, sizeof mname) ||
+                !mx_wire_name(buf, len, &o, rname, sizeof rname) || o + 20 != rrs[i].rdata + rl)
+                ok = false;
+            else
+                mx_answer_add_soa(&a, mname,
+                                  (uint32_t)buf[o] << 24 | (uint32_t)buf[o + 1] << 16 |
+                                      (uint32_t)buf[o + 2] << 8 | buf[o + 3]);
         }
         if (!ok) {
             free(a);

@@ -278,12 +278,18 @@ static void put16(unsigned char *p, uint16_t v)
 size_t mx_dns_build_query(unsigned char *buf, size_t buflen, uint16_t id, const char *name,
                           uint16_t qtype, uint16_t edns_size)
 {
+    return mx_dns_build_query_flags(buf, buflen, id, name, qtype, edns_size, 0);
+}
+
+size_t mx_dns_build_query_flags(unsigned char *buf, size_t buflen, uint16_t id, const char *name,
+                                uint16_t qtype, uint16_t edns_size, unsigned flags)
+{
     /* header 12 + name <= 255 + qtype/qclass 4 + OPT 11 */
     if (buflen < 12 + 255 + 4 + 11)
         return 0;
     memset(buf, 0, 12);
     put16(buf, id);
-    buf[2] = 0x01; /* RD */
+    buf[2] = (flags & MX_DNS_Q_NORD) ? 0x00 : 0x01; /* RD */
     put16(buf + 4, 1); /* QDCOUNT */
     put16(buf + 10, 1); /* ARCOUNT: the OPT record */
     size_t off = 12;

@@ -1,5 +1,5 @@
 /* Fuzz target for the DNS wire reader: the bytes are a response to
- * "example.test" read as MX, A, AAAA, TXT and PTR through mx_answer_from_wire
+ * "example.test" read as MX, A, AAAA, TXT, PTR, NS and SOA through mx_answer_from_wire
  * (and to a name with odd octets, as SPF macros make them),
  * every kept record iterated and checked against the answer's bounds; and
  * mx_wire_name at several offsets. Builds as a libFuzzer target or, with
@@ -29,6 +29,8 @@ static void check(const struct mx_answer *a, uint16_t qtype)
         switch (qtype) {
         case MX_T_MX:
         case MX_T_PTR:
+        case MX_T_NS:
+        case MX_T_SOA:
             if (strlen(rd.name) > 1023)
                 abort();
             for (const char *p = rd.name; *p; p++)
@@ -57,7 +59,8 @@ static void check(const struct mx_answer *a, uint16_t qtype)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const uint16_t types[] = {MX_T_MX, MX_T_A, MX_T_AAAA, MX_T_TXT, MX_T_PTR};
+    static const uint16_t types[] = {MX_T_MX, MX_T_A,   MX_T_AAAA, MX_T_TXT,
+                                     MX_T_PTR, MX_T_NS, MX_T_SOA};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         struct mx_answer *a = mx_answer_from_wire(data, size, "example.test", types[i]);
         check(a, types[i]);
