@@ -162,8 +162,8 @@ def main(argv):
         os.unlink(path)
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(path)
-    os.chmod(path, 0o777)
     srv.listen(16)
+    os.chmod(path, 0o777)
     out = open(outpath, "a", buffering=1)
     if "--pidfile" in argv:
         with open(argv[argv.index("--pidfile") + 1], "w") as f:

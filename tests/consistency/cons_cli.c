@@ -1,0 +1,297 @@
+/* Test driver for authoritative consistency (consistency.h): the whole
+ * procedure the scan will run, for a list of domains read from stdin (one a
+ * line, repeats allowed):
+ *   1. through the recursive resolver and the scan engine (its shared cache):
+ *      NS of the domain, then A and AAAA of each NS name;
+ *   2. through the direct-query module: MX and SOA of the domain asked of
+ *      every address of every NS name, without recursion;
+ *   3. the judgement; one JSON line per input line, in input order:
+ *      {"domain", "ns_rcode", "findings": [...], "ns_servers", "ns_mx_sets",
+ *       "ns_serials", "detail": {mx_cons_to_json}}
+ * The module's counters and the timings go to stderr as one JSON object.
+ *
+ *   cons_cli --resolver ADDR:PORT [--port N] [--allow CIDR[,...]]
+ *            [--server-qps Q] [--global-qps Q] [--timeout-ms N] [--tries N]
+ *            [--max-servers N]
+ * Exit 0 when every line got its row, 1 on errors, 2 on bad usage. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mx/consistency.h"
+#include "mx/engine.h"
+
+#define NS_MAX MX_CONS_NS_MAX
+#define ADDR_PER_NS 8
+
+struct nsname {
+    char name[MX_NAME_MAX + 1];
+    enum mx_cons_ns_state state;
+    size_t naddrs;
+    struct mx_cons_addr addrs[ADDR_PER_NS];
+};
+
+struct dom {
+    enum mx_rc ns_rc;
+    size_t nns;
+    struct nsname ns[NS_MAX];
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static size_t outstanding;
+
+static bool failed(enum mx_rc rc)
+{
+    return rc != MX_RC_NOERROR && rc != MX_RC_NXDOMAIN;
+}
+
+/* The engine runs this again from scratch until every answer is there. */
+static bool analyze(void *ud, struct mx_record *rec, struct mx_oracle *o)
+{
+    (void)ud;
+    struct dom *d = rec->job;
+    const struct mx_answer *ns = mx_oracle_get(o, rec->domain, MX_T_NS, 0);
+    if (!ns)
+        return false;
+    d->ns_rc = ns->rc;
+    d->nns = 0;
+    if (ns->rc != MX_RC_NOERROR)
+        return true;
+    bool all = true;
+    size_t off = 0;
+    struct mx_rdata rd;
+    while (mx_answer_next(ns, &off, &rd) && d->nns < NS_MAX) {
+        struct nsname *n = &d->ns[d->nns++];
+        snprintf(n->name, sizeof n->name, "%s", rd.name);
+        n->naddrs = 0;
+        const struct mx_answer *a = mx_oracle_get(o, rd.name, MX_T_A, MX_Q_SHARED);
+        const struct mx_answer *aaaa = mx_oracle_get(o, rd.name, MX_T_AAAA, MX_Q_SHARED);
+        if (!a || !aaaa) {
+            all = false;
+            continue;
+        }
+        const struct mx_answer *both[2] = {a, aaaa};
+        for (int k = 0; k < 2; k++) {
+            size_t ao = 0;
+            struct mx_rdata ar;
+            while (mx_answer_next(both[k], &ao, &ar) && n->naddrs < ADDR_PER_NS) {
+                memset(&n->addrs[n->naddrs], 0, sizeof n->addrs[0]);
+                n->addrs[n->naddrs++].ip = ar.ip;
+            }
+        }
+        n->state = n->naddrs                         ? MX_CONS_NS_ADDRESSES
+                   : failed(a->rc) || failed(aaaa->rc) ? MX_CONS_NS_LOOKUP_FAILED
+                                                       : MX_CONS_NS_NO_ADDRESS;
+    }
+    return all;
+}
+
+static void on_auth(void *ud, const struct mx_auth_result *r)
+{
+    mx_auth_reply_set(ud, r);
+    pthread_mutex_lock(&lock);
+    outstanding--;
+    pthread_cond_signal(&cond);
+    pthread_mutex_unlock(&lock);
+}
+
+static unsigned num(const char *opt, const char *s)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || v > 4000000000ul) {
+        fprintf(stderr, "cons_cli: bad %s '%s'\n", opt, s);
+        exit(2);
+    }
+    return (unsigned)v;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option lopts[] = {
+        {"resolver", 1, 0, 'r'},   {"port", 1, 0, 'p'},       {"allow", 1, 0, 'a'},
+        {"server-qps", 1, 0, 's'}, {"global-qps", 1, 0, 'g'}, {"timeout-ms", 1, 0, 't'},
+        {"tries", 1, 0, 'n'},      {"max-servers", 1, 0, 'm'}, {0, 0, 0, 0}};
+    struct mx_auth_cfg acfg;
+    struct mx_config cfg;
+    struct mx_allowlist allow;
+    char err[MX_ERRLEN];
+    memset(&acfg, 0, sizeof acfg);
+    memset(&cfg, 0, sizeof cfg);
+    memset(&allow, 0, sizeof allow);
+    acfg.allow = &allow;
+    const char *resolver = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
+        switch (c) {
+        case 'r': resolver = optarg; break;
+        case 'p': acfg.port = (uint16_t)num("--port", optarg); break;
+        case 'a':
+            if (mx_allowlist_parse(&allow, optarg, err, sizeof err) != MX_OK) {
+                fprintf(stderr, "cons_cli: %s\n", err);
+                return 2;
+            }
+            break;
+        case 's': acfg.server_qps = strtod(optarg, NULL); break;
+        case 'g': acfg.global_qps = strtod(optarg, NULL); break;
+        case 't': acfg.timeout_ms = num("--timeout-ms", optarg); break;
+        case 'n': acfg.tries = num("--tries", optarg); break;
+        case 'm': acfg.max_servers = num("--max-servers", optarg); break;
+        default: return 2;
+        }
+    }
+    const char *colon = resolver ? strrchr(resolver, ':') : NULL;
+    if (!colon || (size_t)(colon - resolver) >= sizeof cfg.servers[0].host) {
+        fprintf(stderr, "cons_cli: --resolver ADDR:PORT is required\n");
+        return 2;
+    }
+    memcpy(cfg.servers[0].host, resolver, (size_t)(colon - resolver));
+    cfg.servers[0].port = (uint16_t)num("--resolver port", colon + 1);
+    cfg.nservers = 1;
+    cfg.timeout_ms = 2000;
+    cfg.retries = 2;
+    cfg.rate = 0;
+    cfg.concurrency = 200;
+    cfg.threads = 1;
+    cfg.cache_entries = 100000;
+    cfg.cache_max_age_s = 600;
+    cfg.allow = allow;
+
+    /* the input */
+    size_t n = 0, cap = 0;
+    struct mx_record *recs = NULL;
+    char line[512];
+    while (fgets(line, sizeof line, stdin)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        size_t ll = strlen(line);
+        if (!ll)
+            continue;
+        if (ll > MX_NAME_MAX) {
+            fprintf(stderr, "cons_cli: name too long: %s\n", line);
+            return 2;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            recs = realloc(recs, cap * sizeof *recs);
+            if (!recs)
+                return 1;
+        }
+        struct mx_record *r = &recs[n++];
+        memset(r, 0, sizeof *r);
+        r->valid = true;
+        r->seq = n - 1;
+        memcpy(r->domain, line, ll + 1);
+        r->job = calloc(1, sizeof(struct dom));
+        if (!r->job)
+            return 1;
+    }
+
+    /* 1. NS and addresses through the resolver */
+    double t0 = now_s();
+    if (n && mx_engine_run_all(&cfg, recs, n, analyze, NULL, err, sizeof err) != MX_OK) {
+        fprintf(stderr, "cons_cli: %s\n", err);
+        return 1;
+    }
+    double t1 = now_s();
+
+    /* 2. MX and SOA of every address, directly */
+    struct mx_auth *m = mx_auth_create(&acfg, err, sizeof err);
+    if (!m) {
+        fprintf(stderr, "cons_cli: %s\n", err);
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct dom *d = recs[i].job;
+        for (size_t k = 0; k < d->nns; k++)
+            for (size_t j = 0; j < d->ns[k].naddrs; j++) {
+                struct mx_cons_addr *a = &d->ns[k].addrs[j];
+                pthread_mutex_lock(&lock);
+                outstanding += 2;
+                pthread_mutex_unlock(&lock);
+                if (mx_auth_submit(m, &a->ip, recs[i].domain, MX_T_MX, on_auth, &a->mx) != MX_OK ||
+                    mx_auth_submit(m, &a->ip, recs[i].domain, MX_T_SOA, on_auth, &a->soa) !=
+                        MX_OK) {
+                    fprintf(stderr, "cons_cli: submit failed\n");
+                    return 1;
+                }
+            }
+    }
+    pthread_mutex_lock(&lock);
+    while (outstanding > 0)
+        pthread_cond_wait(&cond, &lock);
+    pthread_mutex_unlock(&lock);
+    double t2 = now_s();
+    struct mx_auth_stats st;
+    mx_auth_stats(m, &st);
+    mx_auth_destroy(m);
+
+    /* 3. judge and print */
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct dom *d = recs[i].job;
+        struct mx_cons_ns ns[NS_MAX];
+        for (size_t k = 0; k < d->nns; k++) {
+            ns[k].name = d->ns[k].name;
+            ns[k].state = d->ns[k].state;
+            ns[k].naddrs = d->ns[k].naddrs;
+            ns[k].addrs = d->ns[k].addrs;
+        }
+        static struct mx_cons_verdict v;
+        mx_cons_judge(ns, d->nns, &v);
+        char servers[4096], sets[4096], serials[2048];
+        mx_cons_format_servers(ns, &v, servers, sizeof servers);
+        mx_cons_format_mx_sets(&v, sets, sizeof sets);
+        mx_cons_format_serials(&v, serials, sizeof serials);
+        json_t *detail = mx_cons_to_json(ns, &v);
+        json_t *row = json_object();
+        json_object_set_new(row, "domain", json_string(recs[i].domain));
+        json_object_set_new(row, "ns_rcode", json_string(mx_rc_name(d->ns_rc)));
+        json_object_set_new(row, "judged", json_boolean(v.judged));
+        json_object_set(row, "findings", json_object_get(detail, "findings"));
+        json_object_set_new(row, "ns_servers", json_string(servers));
+        json_object_set_new(row, "ns_mx_sets", json_string(sets));
+        json_object_set_new(row, "ns_serials", json_string(serials));
+        json_object_set_new(row, "detail", detail);
+        char *s = json_dumps(row, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!s)
+            rc = 1;
+        else
+            printf("%s\n", s);
+        free(s);
+        json_decref(row);
+        for (size_t k = 0; k < d->nns; k++)
+            for (size_t j = 0; j < d->ns[k].naddrs; j++) {
+                mx_auth_reply_clear(&d->ns[k].addrs[j].mx);
+                mx_auth_reply_clear(&d->ns[k].addrs[j].soa);
+            }
+        free(d);
+    }
+    free(recs);
+    fprintf(stderr,
+            "{\"requests\":%llu,\"completed\":%llu,\"questions\":%llu,\"sent\":%llu,"
+            "\"sent_tcp\":%llu,\"responses\":%llu,\"unanswered\":%llu,\"cache_hits\":%llu,"
+            "\"joins\":%llu,\"not_allowed\":%llu,\"presumed\":%llu,\"channel_evictions\":%llu,"
+            "\"resolve_seconds\":%.3f,\"auth_seconds\":%.3f}\n",
+            (unsigned long long)st.requests, (unsigned long long)st.completed,
+            (unsigned long long)st.questions, (unsigned long long)st.sent,
+            (unsigned long long)st.sent_tcp, (unsigned long long)st.responses,
+            (unsigned long long)st.unanswered, (unsigned long long)st.cache_hits,
+            (unsigned long long)st.joins, (unsigned long long)st.not_allowed,
+            (unsigned long long)st.presumed, (unsigned long long)st.channel_evictions, t1 - t0,
+            t2 - t1);
+    return rc;
+}
