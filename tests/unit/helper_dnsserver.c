@@ -23,7 +23,7 @@
 struct rec {
     char name[256];
     uint16_t type;
-    char data[512];
+    char data[600];
 };
 
 enum act { ACT_NONE, ACT_DELAY, ACT_DROP, ACT_SERVFAIL, ACT_REFUSED, ACT_NOAA, ACT_TC };
