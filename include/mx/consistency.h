@@ -90,8 +90,9 @@ struct mx_auth_cfg {
     double server_qps;          /* packets per second to one address; 0: 10 */
     double global_qps;          /* packets per second, all addresses; 0: 200 */
     unsigned timeout_ms;        /* per try; 0: 2000 */
-    unsigned tries;             /* packets per question at most (UDP tries; a TCP
-                                   re-ask after truncation counts); 0: 3 */
+    unsigned tries;             /* tries per question; 0: 3. A truncated UDP answer
+                                   is asked again over TCP at once (that packet is
+                                   one try more): at most tries + 1 packets */
     unsigned max_servers;       /* addresses with an open channel at once; 0: 256 */
     unsigned max_idle_servers;  /* idle addresses remembered (pacer, down state);
                                    0: 65536 */
