@@ -26,7 +26,7 @@
  *    Every packet gets its own query ID. UDP (EDNS, 1232 octets); a truncated
  *    answer is asked again over TCP (through the same pacers). c-ares' own
  *    retries are off (one try per query): a try without an answer within
- *    timeout_ms is sent again, up to `tries` packets per question.
+ *    timeout_ms is sent again, up to `tries` tries per question.
  *    REFUSED and SERVFAIL are answers and are not retried: an authoritative
  *    server that says so means it.
  *    Addresses that are not globally reachable (mx_ip_is_global with
