@@ -475,7 +475,7 @@ static void send_one(struct mx_auth *m, struct mx_auth_server *s, struct mx_auth
         return;
     }
     unsigned char buf[512];
-    uint16_t id = (uint16_t)(s->id_next * s->id_mul);
+    uint16_t id = (uint16_t)((uint32_t)s->id_next * s->id_mul);
     s->id_next++;
     size_t len = mx_dns_build_query_flags(buf, sizeof buf, id, q->qname, q->qtype, EDNS_SIZE,
                                           MX_DNS_Q_NORD);
