@@ -53,8 +53,9 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "spf"))
         c = MX_CMD_SPF;
     else {
-        fprintf(stderr, "mxscan: unknown command '%s'\n\n", cmd);
-        usage(stderr);
+        fprintf(stderr, "mxscan: unknown command '%s'; the commands are scan, check, spf, help, "
+                        "version (see 'mxscan help')\n",
+                cmd);
         return MX_EXIT_USAGE;
     }
     struct mx_opts o;

@@ -77,6 +77,22 @@ static inline bool mx_answer_nodata(const struct mx_answer *a)
 {
     return a->rc == MX_RC_NOERROR && a->count == 0;
 }
+/* The look-up ended without a DNS answer (SERVFAIL, REFUSED, timeout, a
+ * malformed reply ...): it proves nothing either way. */
+static inline bool mx_rc_failed(enum mx_rc rc)
+{
+    return rc != MX_RC_NOERROR && rc != MX_RC_NXDOMAIN;
+}
+static inline bool mx_answer_failed(const struct mx_answer *a)
+{
+    return mx_rc_failed(a->rc);
+}
+/* A void look-up (RFC 7208 4.6.4): the name does not exist, or has no
+ * record of the asked type. */
+static inline bool mx_answer_void(const struct mx_answer *a)
+{
+    return a->rc == MX_RC_NXDOMAIN || mx_answer_nodata(a);
+}
 
 /* Parses a raw DNS response to a query for (qname, qtype). Malformed input
  * gives rc MX_RC_FORMERR, never a crash. The result is malloc'ed; free().
@@ -88,6 +104,13 @@ struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, cons
                                       uint16_t qtype);
 /* An answer carrying only an outcome (timeout, servfail ...). malloc'ed. */
 struct mx_answer *mx_answer_failure(enum mx_rc rc, uint16_t qtype);
+
+/* An answer that carries a module's result instead of DNS records (the
+ * SMTP probe, policy fetches): rc NOERROR, qtype as given, the len bytes
+ * of data copied. malloc'ed. */
+struct mx_answer *mx_answer_blob(uint16_t qtype, const void *data, size_t len);
+/* The bytes of a blob answer (NULL when a is no blob of at least len). */
+const void *mx_answer_blob_data(const struct mx_answer *a, size_t len);
 
 /* Builder, for tests and for the wire reader. */
 struct mx_answer *mx_answer_new(enum mx_rc rc, uint16_t qtype, uint32_t ttl, bool cname);

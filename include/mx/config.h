@@ -25,6 +25,7 @@ struct mx_config {
     const char *status_file;   /* NDJSON progress */
     const char *providers_path;
     bool resume;
+    bool force;                /* overwrite the output of an interrupted scan */
     int zstd_level;
     uint64_t frame_bytes;      /* end a zstd frame after this much CSV */
     unsigned frame_ms;         /* ... or after this long */

@@ -144,6 +144,22 @@ enum mx_status mx_auth_submit(struct mx_auth *a, const struct mx_ip *server, con
 /* Counters, read at any time (relaxed). */
 void mx_auth_stats(struct mx_auth *a, struct mx_auth_stats *out);
 
+/* ---- the scan engine's provider of authoritative questions ----
+ * The engine (engine.h) asks providers for look-ups that are not recursive
+ * DNS: an analysis asks the oracle for qtype MX_QT_AUTH_MX or MX_QT_AUTH_SOA
+ * with the key "SERVERADDR|QNAME" (mx_auth_key), the engine hands each new
+ * key to this module, and the answer comes back as a blob that
+ * mx_auth_reply_from_answer turns into a reply for the judgement. */
+struct mx_engine;
+/* Registers m for MX_QT_AUTH_MX and MX_QT_AUTH_SOA; before mx_engine_start.
+ * The provider's max_ms (for the stall detector) is the longest one
+ * question may take: (tries + 1) * (timeout_ms + 1000 / server_qps). m must
+ * outlive the engine's use of it (destroy the engine first). */
+enum mx_status mx_auth_add_providers(struct mx_auth *m, struct mx_engine *e);
+/* The oracle key of (server, qname) into buf: "ADDR|QNAME"; returns the
+ * length it needed (like snprintf). */
+size_t mx_auth_key(const struct mx_ip *server, const char *qname, char *buf, size_t len);
+
 /* ---- what the caller keeps of a result ---- */
 
 struct mx_auth_reply {
@@ -158,6 +174,10 @@ struct mx_auth_reply {
  * holds outcome MX_AUTH_ERROR). */
 bool mx_auth_reply_set(struct mx_auth_reply *dst, const struct mx_auth_result *r);
 void mx_auth_reply_clear(struct mx_auth_reply *r);
+/* The oracle's answer to an MX_QT_AUTH_* key as a reply (a copy: clear it).
+ * Anything that is not this module's blob (the engine's own failure, e.g.
+ * no provider) gives outcome MX_AUTH_ERROR and false. */
+bool mx_auth_reply_from_answer(struct mx_auth_reply *dst, const struct mx_answer *a);
 
 /* ---- judgement (pure) ---- */
 

@@ -34,6 +34,8 @@ struct mx_counters {
     uint64_t rounds;          /* analysis runs (progress, for the stall detector) */
     uint64_t send_calls, recv_calls; /* sendmmsg/recvmmsg system calls */
     uint64_t record_queries;  /* look-ups started by the finished records (first tries) */
+    uint64_t ext_inflight, ext_done; /* provider requests (SMTP probe ...) */
+    unsigned ext_max_ms;      /* the slowest provider's longest request */
 };
 
 /* analyze(aud, ...) runs the records' analysis, done(dud, ...) takes
@@ -62,9 +64,41 @@ void mx_engine_release(struct mx_record *rec);
 void mx_engine_destroy(struct mx_engine *e);
 
 /* Runs analyze over the valid records of recs[0..n) with an engine of its
- * own and returns when every one is finished (`mxscan check`, `spf`). */
+ * own and returns when every one is finished (`mxscan check`, `spf`, the
+ * resolver probe); its counters into *counters when not NULL. */
 enum mx_status mx_engine_run_all(const struct mx_config *cfg, struct mx_record *recs, size_t n,
-                                 mx_analysis_fn analyze, void *aud, char *err, size_t errlen);
+                                 mx_analysis_fn analyze, void *aud, struct mx_counters *counters,
+                                 char *err, size_t errlen);
+
+/* ---- look-ups that are not DNS queries ----
+ * An analysis asks for them through the oracle like DNS answers, with a
+ * qtype of MX_QT_EXT or above and a key as the name (the provider says
+ * what the key holds): the SMTP probe of an address, an MTA-STS policy
+ * fetch, a query to an authoritative server. The engine hands each new
+ * request (the shared cache still removes duplicates) to the provider
+ * registered for its qtype, from a worker's loop; the provider answers
+ * from any thread with mx_engine_ext_complete, with a blob answer or a
+ * DNS answer. A request nobody provides for fails (MX_RC_OTHER). */
+#define MX_QT_EXT 0xFF00u
+#define MX_QT_SMTP 0xFF01u      /* key "ADDR|EXCHANGE" or "ADDR|EXCHANGE|RCPTDOMAIN" */
+#define MX_QT_MTA_STS 0xFF02u   /* key "DOMAIN|ADDR[,ADDR...]" */
+#define MX_QT_AUTH_MX 0xFF03u   /* key "SERVERADDR|QNAME" */
+#define MX_QT_AUTH_SOA 0xFF04u  /* key "SERVERADDR|QNAME" */
+
+struct mx_ext_req; /* one request; pass it back to mx_engine_ext_complete */
+typedef void (*mx_ext_submit_fn)(void *ctx, const char *key, uint16_t qtype,
+                                 struct mx_ext_req *req);
+struct mx_ext_provider {
+    uint16_t qtype;
+    mx_ext_submit_fn submit;
+    void *ctx;
+    unsigned max_ms; /* the longest a request may take (the stall detector waits that long) */
+};
+/* Before mx_engine_start. At most MX_EXT_MAX providers. */
+#define MX_EXT_MAX 8
+enum mx_status mx_engine_add_provider(struct mx_engine *e, const struct mx_ext_provider *p);
+/* Thread-safe; takes ans (NULL: a failure). Exactly once per request. */
+void mx_engine_ext_complete(struct mx_ext_req *req, struct mx_answer *ans);
 
 void mx_engine_counters(struct mx_engine *e, struct mx_counters *out);
 void mx_engine_cache_stats(struct mx_engine *e, struct mx_cache_stats *out);

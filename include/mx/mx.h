@@ -28,6 +28,24 @@ enum mx_status {
 #undef X
 };
 
+/* Exit statuses of the mxscan program, the ones scripts rely on (README
+ * "Exit status"). */
+#define MX_EXIT_OK 0
+#define MX_EXIT_FAIL 1       /* runtime failure (I/O, input error, resolver set-up) */
+#define MX_EXIT_USAGE 2      /* bad command line */
+#define MX_EXIT_WATCHDOG 3   /* stopped by the watchdog; resumable */
+#define MX_EXIT_FINDINGS 4   /* `mxscan check`: an error finding was seen */
+#define MX_EXIT_STALL 5      /* the scan made no progress (a bug): stopped, resumable */
+/* `mxscan spf`: one status per check_host() result (pass is 0). */
+#define MX_EXIT_SPF_FAIL 10
+#define MX_EXIT_SPF_SOFTFAIL 11
+#define MX_EXIT_SPF_NEUTRAL 12
+#define MX_EXIT_SPF_NONE 13
+#define MX_EXIT_SPF_TEMPERROR 14
+#define MX_EXIT_SPF_PERMERROR 15
+#define MX_EXIT_SIGINT 130
+#define MX_EXIT_SIGTERM 143
+
 const char *mx_strerror(enum mx_status st);
 const char *mx_status_name(enum mx_status st);
 

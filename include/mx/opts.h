@@ -2,9 +2,11 @@
 #ifndef MX_OPTS_H
 #define MX_OPTS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "mx/config.h"
+#include "mx/scan.h"
 
 enum mx_command { MX_CMD_SCAN, MX_CMD_CHECK, MX_CMD_SPF };
 
@@ -14,6 +16,9 @@ struct mx_opts {
     const char **args;        /* positional arguments (inputs or domains) */
     size_t nargs;
     const char *spf_ip, *spf_sender, *spf_helo;
+    const char *config_path;  /* --config (read before the other options) */
+    bool help;                /* --help */
+    bool have_resolver;       /* --resolver given (else resolv.conf) */
     /* storage for --config lines turned into arguments */
     char **owned;
     size_t nowned;

@@ -16,7 +16,9 @@ enum mx_provider_kind { MX_PROVIDER_MAILBOX, MX_PROVIDER_GATEWAY };
 struct mx_providers; /* opaque, immutable after loading: shared by all threads */
 
 /* path NULL: the file named by the environment variable MXSCAN_PROVIDERS
- * when set and non-empty, else MX_DATADIR "/providers.csv". Errors: MX_EIO
+ * when set and non-empty, else share/mxscan/providers.csv beside the
+ * binary (an installation), else the source tree's datasets/providers.csv
+ * (a binary in its build directory), else MX_DATADIR. Errors: MX_EIO
  * (cannot open or read), MX_EFORMAT (bad content; err gives "PATH: line N:
  * why"), MX_ENOMEM. *out is NULL on failure. Format: see datasets/providers.csv. */
 enum mx_status mx_providers_load(const char *path, struct mx_providers **out, char *err,

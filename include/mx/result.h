@@ -77,6 +77,9 @@ struct mx_result {
     uint32_t col_len[MX_COL_COUNT];
     uint32_t used;
     char text[MX_RESULT_TEXT];
+    /* Explanations for people (`mxscan check`), not columns: */
+    char spf_problem[512]; /* why the SPF record is broken (term, target, loop) */
+    char spf_cover[640];   /* the first exchange address SPF does not pass, and why */
 };
 
 void mx_result_reset(struct mx_result *r);

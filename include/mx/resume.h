@@ -46,6 +46,14 @@ enum mx_resume_verdict mx_resume_check(const struct mx_config *cfg, const char *
                                        struct mx_tally *tally, int *exit_code, char *err,
                                        size_t errlen);
 
+/* Without --resume: false (err says why) when the output holds an
+ * interrupted scan, which only --force may overwrite. */
+bool mx_resume_guard(const struct mx_config *cfg, char *err, size_t errlen);
+
+/* After a complete scan: the checkpoint has served (a complete output is
+ * recognised by having none). */
+void mx_resume_done(const struct mx_config *cfg);
+
 /* Counts the rows of the results file at path, up to offset bytes, into t. */
 enum mx_status mx_tally_from_output(struct mx_tally *t, const struct mx_providers *p,
                                     const char *path, uint64_t offset, char *err, size_t errlen);

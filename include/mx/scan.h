@@ -6,16 +6,7 @@
 #include <stdbool.h>
 
 #include "mx/config.h"
-
-/* Exit codes scripts can rely on. */
-#define MX_EXIT_OK 0
-#define MX_EXIT_FAIL 1       /* runtime failure (I/O, input error, resolver set-up) */
-#define MX_EXIT_USAGE 2      /* bad command line */
-#define MX_EXIT_WATCHDOG 3   /* stopped by the watchdog; resumable */
-#define MX_EXIT_FINDINGS 4   /* `mxscan check`: an error finding was seen */
-#define MX_EXIT_STALL 5      /* the scan made no progress (a bug): stopped, resumable */
-#define MX_EXIT_SIGINT 130
-#define MX_EXIT_SIGTERM 143
+#include "mx/mx.h"
 
 int mx_scan_run(const struct mx_config *cfg);
 /* True after mx_scan_run returned with a worker thread that did not stop

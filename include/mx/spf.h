@@ -14,6 +14,8 @@
 #include "mx/oracle.h"
 
 #define MX_SPF_MAX_INCLUDES 32 /* distinct include/redirect targets remembered */
+#define MX_SPF_MAX_LOOKUPS 10  /* RFC 7208 4.6.4: DNS-querying terms */
+#define MX_SPF_MAX_VOIDS 2     /* RFC 7208 4.6.4: void look-ups */
 
 enum mx_spf_result {
     MX_SPF_NONE,
@@ -41,7 +43,7 @@ struct mx_spf_info {
     char includes[MX_SPF_MAX_INCLUDES][254];
     enum mx_spf_result result; /* see mx_spf_analyze */
     char all[8];             /* the effective all: "+all" "-all" "~all" "?all", "" none/unknown */
-    char error[128];         /* why spf_syntax/spf_include_broken/limits, "" otherwise */
+    char error[512];         /* why spf_syntax/spf_include_broken/limits, "" otherwise */
 };
 
 /* Static analysis of the SPF record of domain. Returns false while pending.

@@ -28,10 +28,19 @@ struct mx_tally {
     uint64_t resumed_rows;           /* rows counted from an earlier run's output */
 };
 
-/* One row, from the parts of its result that the writer keeps. */
-void mx_tally_add_parts(struct mx_tally *t, enum mx_rc status, enum mx_mail_status mail,
-                        mx_findings_t findings, const uint16_t *prov, unsigned nprov,
-                        const uint16_t *sprov, unsigned nsprov, bool overflow);
+/* What the statistics take from one row: filled from a result by the
+ * worker (the record is recycled at once), added by the writer in input
+ * order. */
+struct mx_tally_row {
+    enum mx_rc status;
+    enum mx_mail_status mail;
+    mx_findings_t findings;
+    uint16_t nprov, nsprov;
+    uint16_t prov[MX_MAX_PROVIDERS], sprov[MX_MAX_PROVIDERS];
+    bool overflow;
+};
+void mx_tally_row_from_result(struct mx_tally_row *tr, const struct mx_result *r);
+void mx_tally_add(struct mx_tally *t, const struct mx_tally_row *tr);
 /* Adds one row given as CSV field texts (status, mail_status, findings,
  * providers, spf_providers), as read back from an earlier run's output. */
 void mx_tally_add_text(struct mx_tally *t, const struct mx_providers *p, const char *status,

@@ -5,6 +5,29 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* ASCII character classes (no locale: DNS and record syntaxes are ASCII). */
+static inline int mx_lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+static inline bool mx_is_alpha(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+static inline bool mx_is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+static inline bool mx_is_alnum(int c)
+{
+    return mx_is_alpha(c) || mx_is_digit(c);
+}
+/* Space, tab, CR, LF, VT, FF (input lines and names are trimmed of these). */
+static inline bool mx_is_space(int c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
 /* s[0..n) equals the lowercase literal lit, ignoring ASCII case. */
 bool mx_text_ieq(const char *s, size_t n, const char *lit);
 /* Printable, NUL-terminated copy of src[0..slen) cut to dlen: control bytes

@@ -15,22 +15,13 @@
 #include <strings.h>
 
 #include "mx/names.h"
+#include "mx/text.h"
 
 #define LABEL_MAX 63
 /* Non-ASCII input longer than this (after trimming) is refused: a 253-octet
  * name has at most 4 labels of 63 octets, which cannot come from more than
  * about 4 * 63 UTF-8 characters of 4 bytes. */
 #define UTF8_INPUT_MAX 2048
-
-static bool is_ws(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-static unsigned char lower(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-}
 
 /* Length of the well-formed UTF-8 sequence at s (1..4), 0 if ill-formed.
  * *cp gets the code point. */
@@ -136,7 +127,7 @@ static bool convert(const unsigned char *p, size_t n, char *out, size_t outlen)
     for (size_t i = 0; i < n; i++) {
         if (p[i] >= 0x80)
             ascii = false;
-        buf[i] = (char)lower(p[i]);
+        buf[i] = (char)(unsigned char)mx_lower(p[i]);
     }
     buf[n] = 0;
     if (!ascii || has_alabel(buf)) {
@@ -144,7 +135,7 @@ static bool convert(const unsigned char *p, size_t n, char *out, size_t outlen)
             goto out;
         size_t l = strlen(idn);
         for (size_t i = 0; i < l; i++)
-            idn[i] = (char)lower((unsigned char)idn[i]);
+            idn[i] = (char)(unsigned char)mx_lower((unsigned char)idn[i]);
         /* a full stop mapped from U+3002 and the like: still one dot only */
         if (!dropped && l > 0 && idn[l - 1] == '.')
             idn[l - 1] = 0;
@@ -174,14 +165,14 @@ bool mx_name_normalize(const char *in, size_t inlen, char *out, size_t outlen)
     out[0] = 0;
     if (!in)
         return false;
-    while (b < e && is_ws(s[b]))
+    while (b < e && mx_is_space(s[b]))
         b++;
     if (e - b >= 3 && s[b] == 0xEF && s[b + 1] == 0xBB && s[b + 2] == 0xBF) {
         b += 3;
-        while (b < e && is_ws(s[b]))
+        while (b < e && mx_is_space(s[b]))
             b++;
     }
-    while (e > b && is_ws(s[e - 1]))
+    while (e > b && mx_is_space(s[e - 1]))
         e--;
     if (e > b && !memchr(s + b, 0, e - b) && convert(s + b, e - b, out, outlen))
         return true;

@@ -45,6 +45,8 @@ void mx_result_reset(struct mx_result *r)
     r->n_spf_providers = 0;
     r->overflow = false;
     r->used = 0;
+    r->spf_problem[0] = 0;
+    r->spf_cover[0] = 0;
     memset(r->col_off, 0, sizeof r->col_off);
     memset(r->col_len, 0, sizeof r->col_len);
 }

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "mx/analyze.h"
-#include "mx/mx_checks.h"
 #include "mx/dmarc.h"
+#include "mx/mx_checks.h"
 #include "mx/names.h"
 #include "mx/record.h"
 #include "mx/spf.h"
@@ -44,6 +44,17 @@ static void spf_columns(const struct mx_spf_info *spf, struct mx_result *res)
         mx_result_append_u(res, MX_COL_SPF_LOOKUPS, spf->lookups);
         mx_result_append_u(res, MX_COL_SPF_VOIDS, spf->voids);
     }
+}
+
+/* What `mxscan check` says about the first address SPF does not pass. */
+static void note_uncovered(struct mx_result *res, const char *ex, const struct mx_ip *ip,
+                           enum mx_spf_result r, const struct mx_spf_trace *t)
+{
+    char a[64];
+    mx_ip_format(ip, a, sizeof a);
+    snprintf(res->spf_cover, sizeof res->spf_cover, "%s %s gets %s from check_host (%s%s)", ex,
+             a, mx_spf_result_name(r), t->term[0] ? "decided by " : "no term matched",
+             t->term);
 }
 
 /* spf_mx_not_covered: every address of every self-hosted exchange (same
@@ -82,8 +93,11 @@ static bool check_coverage(struct mx_oracle *o, const char *domain, const struct
                     mx_spf_check_host(o, &rd.ip, domain, sender, NULL, &trace);
                 if (r == MX_SPF_PENDING)
                     done = false;
-                else if (r != MX_SPF_PASS && r != MX_SPF_TEMPERROR)
-                    covered = false; /* a failed look-up proves nothing */
+                else if (r != MX_SPF_PASS && r != MX_SPF_TEMPERROR) {
+                    if (covered) /* a failed look-up proves nothing */
+                        note_uncovered(res, e->name, &rd.ip, r, &trace);
+                    covered = false;
+                }
             }
         }
     }
@@ -198,6 +212,8 @@ bool mx_analyze(const struct mx_analyze_cfg *cfg, const char *domain, struct mx_
         } else {
             res->findings |= spf.findings & ~MX_FBIT(MX_F_SPF_MX_NOT_COVERED);
             spf_columns(&spf, res);
+            if (spf.error[0])
+                snprintf(res->spf_problem, sizeof res->spf_problem, "%s", spf.error);
             if (spf.parsed && spf.nrecords == 1 && !set.implicit &&
                 !check_coverage(o, domain, &set, res))
                 done = false;

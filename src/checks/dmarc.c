@@ -14,24 +14,9 @@
 
 #define NAME_BUF 256
 
-static int lower(int c)
-{
-    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
 static bool is_wsp(int c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static bool is_alpha(int c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool is_digit(int c)
-{
-    return c >= '0' && c <= '9';
 }
 
 static void trim(const char **s, size_t *n)
@@ -64,7 +49,7 @@ static bool is_v_dmarc1(const char *txt, size_t len)
     size_t i = 0;
     while (i < len && is_wsp((unsigned char)txt[i]))
         i++;
-    if (i >= len || lower((unsigned char)txt[i]) != 'v')
+    if (i >= len || mx_lower((unsigned char)txt[i]) != 'v')
         return false;
     i++;
     while (i < len && is_wsp((unsigned char)txt[i]))
@@ -131,7 +116,7 @@ static bool colon_list(const char *v, size_t n, bool (*ok)(const char *, size_t)
         if (start && o + 1 < outlen)
             out[o++] = ':';
         for (size_t k = 0; k < il && o + 1 < outlen; k++)
-            out[o++] = (char)lower((unsigned char)item[k]);
+            out[o++] = (char)mx_lower((unsigned char)item[k]);
         out[o] = 0;
         start = i + 1;
     }
@@ -140,8 +125,8 @@ static bool colon_list(const char *v, size_t n, bool (*ok)(const char *, size_t)
 
 static bool fo_item(const char *s, size_t n)
 {
-    return n == 1 && (s[0] == '0' || s[0] == '1' || lower((unsigned char)s[0]) == 'd' ||
-                      lower((unsigned char)s[0]) == 's');
+    return n == 1 && (s[0] == '0' || s[0] == '1' || mx_lower((unsigned char)s[0]) == 'd' ||
+                      mx_lower((unsigned char)s[0]) == 's');
 }
 
 static bool rf_item(const char *s, size_t n)
@@ -151,7 +136,7 @@ static bool rf_item(const char *s, size_t n)
 
 static bool uri_char(int c)
 {
-    return is_alpha(c) || is_digit(c) || (c != 0 && strchr("-._~:/?#[]@!$&'()*+;=%", c));
+    return mx_is_alpha(c) || mx_is_digit(c) || (c != 0 && strchr("-._~:/?#[]@!$&'()*+;=%", c));
 }
 
 /* dmarc-uri = URI [ "!" 1*DIGIT [ "k" / "m" / "g" / "t" ] ] (RFC 7489 6.4),
@@ -167,14 +152,14 @@ static bool uri_ok(const char *s, size_t n)
         }
     if (bang) { /* size limit suffix */
         size_t b = (size_t)(bang - s), d = b + 1;
-        while (d < n && is_digit((unsigned char)s[d]))
+        while (d < n && mx_is_digit((unsigned char)s[d]))
             d++;
         if (d > b + 1 && (d == n || (d + 1 == n && strchr("kmgtKMGT", s[d]))))
             n = b;
     }
-    if (n == 0 || !is_alpha((unsigned char)s[0]))
+    if (n == 0 || !mx_is_alpha((unsigned char)s[0]))
         return false;
-    while (i < n && (is_alpha((unsigned char)s[i]) || is_digit((unsigned char)s[i]) ||
+    while (i < n && (mx_is_alpha((unsigned char)s[i]) || mx_is_digit((unsigned char)s[i]) ||
                      s[i] == '+' || s[i] == '-' || s[i] == '.'))
         i++;
     if (i >= n || s[i] != ':' || i + 1 == n)
@@ -209,7 +194,7 @@ static bool number(const char *v, size_t n, size_t maxdigits, unsigned long *out
     if (n == 0 || n > maxdigits)
         return false;
     for (size_t i = 0; i < n; i++) {
-        if (!is_digit((unsigned char)v[i]))
+        if (!mx_is_digit((unsigned char)v[i]))
             return false;
         if (x < 100000000000UL)
             x = x * 10 + (unsigned long)(v[i] - '0');
@@ -248,9 +233,9 @@ static bool tag_value(struct mx_dmarc_record *r, enum tag t, const char *v, size
         return true;
     case T_ADKIM:
     case T_ASPF:
-        if (n != 1 || (lower((unsigned char)v[0]) != 'r' && lower((unsigned char)v[0]) != 's'))
+        if (n != 1 || (mx_lower((unsigned char)v[0]) != 'r' && mx_lower((unsigned char)v[0]) != 's'))
             return fail(err, errlen, t == T_ADKIM ? "bad adkim=" : "bad aspf=", v, n);
-        *(t == T_ADKIM ? &r->adkim : &r->aspf) = (char)lower((unsigned char)v[0]);
+        *(t == T_ADKIM ? &r->adkim : &r->aspf) = (char)mx_lower((unsigned char)v[0]);
         return true;
     case T_FO:
         return colon_list(v, n, fo_item, r->fo, sizeof r->fo) ||
@@ -328,11 +313,6 @@ bool mx_dmarc_parse(const char *txt, size_t len, struct mx_dmarc_record *out, ch
 
 /* ---- discovery ---- */
 
-static bool is_failure(const struct mx_answer *a)
-{
-    return a->rc != MX_RC_NOERROR && a->rc != MX_RC_NXDOMAIN;
-}
-
 /* Selects among the TXT records of one _dmarc name. false when none is a
  * DMARC record (the caller goes on to the organizational domain). */
 static bool judge(const struct mx_answer *a, enum mx_dmarc_source src, struct mx_dmarc_info *out)
@@ -378,7 +358,7 @@ bool mx_dmarc_analyze(struct mx_oracle *o, const char *domain, struct mx_dmarc_i
     if (n >= sizeof dom)
         n = sizeof dom - 1;
     for (size_t i = 0; i < n; i++)
-        dom[i] = (char)lower((unsigned char)domain[i]);
+        dom[i] = (char)mx_lower((unsigned char)domain[i]);
     dom[n] = 0;
     mx_name_org_domain(dom, org, sizeof org);
     bool try_org = org[0] && strcmp(org, dom) != 0;
@@ -395,7 +375,7 @@ bool mx_dmarc_analyze(struct mx_oracle *o, const char *domain, struct mx_dmarc_i
         b = mx_oracle_get(o, oq, MX_T_TXT, MX_Q_SHARED);
     if (q_ok && !a)
         goto pending;
-    if (a && is_failure(a)) {
+    if (a && mx_answer_failed(a)) {
         out->lookup_failed = true;
         return true;
     }
@@ -404,7 +384,7 @@ bool mx_dmarc_analyze(struct mx_oracle *o, const char *domain, struct mx_dmarc_i
     if (try_org) {
         if (!b)
             goto pending;
-        if (is_failure(b)) {
+        if (mx_answer_failed(b)) {
             out->lookup_failed = true;
             return true;
         }

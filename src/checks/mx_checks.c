@@ -27,12 +27,6 @@ static enum mx_rc status_of(enum mx_rc rc)
     }
 }
 
-/* A look-up that ended without a usable DNS answer. */
-static bool rc_failed(enum mx_rc rc)
-{
-    return rc != MX_RC_NOERROR && rc != MX_RC_NXDOMAIN;
-}
-
 static bool part_is_marker(const char *p, size_t n)
 {
     static const char *const markers[] = {"backup", "bak", "secondary", "fallback"};
@@ -163,7 +157,7 @@ static void render_addresses(struct mx_result *res, const char *name, const stru
         struct mx_rdata rd;
         if (ans[i]->rc == MX_RC_NXDOMAIN)
             nx = true;
-        else if (rc_failed(ans[i]->rc) && !failed)
+        else if (mx_rc_failed(ans[i]->rc) && !failed)
             failed = ans[i];
         if (ans[i]->rc != MX_RC_NOERROR)
             continue;
@@ -199,7 +193,7 @@ static void judge_exchange(const struct mx_analyze_cfg *cfg, struct mx_exchange 
             *f |= MX_FBIT(MX_F_MX_CNAME);
         if (ans[i]->rc == MX_RC_NXDOMAIN)
             nx = true;
-        else if (rc_failed(ans[i]->rc))
+        else if (mx_rc_failed(ans[i]->rc))
             failed = true;
         if (ans[i]->rc != MX_RC_NOERROR)
             continue;
@@ -252,7 +246,7 @@ static bool classify_implicit(const char *domain, struct mx_oracle *o, struct mx
     set->complete = true;
     bool addrs = (a->rc == MX_RC_NOERROR && a->count > 0) ||
                  (aaaa->rc == MX_RC_NOERROR && aaaa->count > 0);
-    bool failed = rc_failed(a->rc) || rc_failed(aaaa->rc);
+    bool failed = mx_rc_failed(a->rc) || mx_rc_failed(aaaa->rc);
     render_addresses(res, domain, a, aaaa);
     if (addrs) {
         res->findings |= MX_FBIT(MX_F_MX_NONE_IMPLICIT);

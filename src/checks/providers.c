@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #include "mx/hash.h"
@@ -174,14 +175,9 @@ static void row_header(struct loader *l)
     }
 }
 
-static void row_data(struct loader *l)
+/* The provider name field into pname (trimmed); false (failed) if bad. */
+static bool provider_name(struct loader *l, const char *prov, char pname[65])
 {
-    struct mx_providers *p = l->p;
-    if (l->nfield < 3 || l->too_many) {
-        fail(l, MX_EFORMAT, "want 4 fields: suffix,provider,kind,spf_includes");
-        return;
-    }
-    const char *prov = l->field[1];
     while (isspace((unsigned char)*prov))
         prov++;
     size_t plen = strlen(prov);
@@ -189,78 +185,85 @@ static void row_data(struct loader *l)
         plen--;
     if (plen == 0 || plen > 64) {
         fail(l, MX_EFORMAT, "empty or over-long provider name");
-        return;
+        return false;
     }
     for (size_t i = 0; i < plen; i++)
         if (!isgraph((unsigned char)prov[i]) || prov[i] == ';' || prov[i] == ',') {
             fail(l, MX_EFORMAT, "provider name must be printable, without spaces, ';' or ','");
-            return;
+            return false;
         }
-    char pname[65];
     memcpy(pname, prov, plen);
     pname[plen] = 0;
+    return true;
+}
 
-    enum mx_provider_kind kind;
-    char *k = clean_name(l->field[2], strlen(l->field[2]));
+static bool provider_kind(struct loader *l, const char *field, enum mx_provider_kind *kind)
+{
+    char *k = clean_name(field, strlen(field));
     if (!k) {
         fail(l, MX_ENOMEM, "out of memory");
-        return;
+        return false;
     }
     bool known = true;
     if (strcmp(k, "mailbox") == 0)
-        kind = MX_PROVIDER_MAILBOX;
+        *kind = MX_PROVIDER_MAILBOX;
     else if (strcmp(k, "gateway") == 0)
-        kind = MX_PROVIDER_GATEWAY;
+        *kind = MX_PROVIDER_GATEWAY;
     else
         known = false;
     free(k);
-    if (!known) {
+    if (!known)
         fail(l, MX_EFORMAT, "kind must be mailbox or gateway");
+    return known;
+}
+
+/* One pattern (exchange suffix or SPF include) of provider id; an empty
+ * suffix is allowed (a provider known by its includes only). */
+static bool add_name(struct loader *l, const char *s, size_t n, bool include, uint16_t id)
+{
+    struct mx_providers *p = l->p;
+    char *name = clean_name(s, n);
+    if (!name) {
+        fail(l, MX_ENOMEM, "out of memory");
+        return false;
+    }
+    if (!include && !*name) {
+        free(name);
+        return true;
+    }
+    if (!valid_pattern(name)) {
+        free(name);
+        fail(l, MX_EFORMAT, include ? "bad SPF include name" : "bad exchange suffix");
+        return false;
+    }
+    bool ok = include ? add_pattern(&p->incl, &p->nincl, &p->capincl, name, id)
+                      : add_pattern(&p->suffix, &p->nsuffix, &p->capsuffix, name, id);
+    if (!ok) {
+        free(name);
+        fail(l, MX_ENOMEM, "out of memory");
+    }
+    return ok;
+}
+
+static void row_data(struct loader *l)
+{
+    if (l->nfield < 3 || l->too_many) {
+        fail(l, MX_EFORMAT, "want 4 fields: suffix,provider,kind,spf_includes");
         return;
     }
+    char pname[65];
+    enum mx_provider_kind kind;
+    if (!provider_name(l, l->field[1], pname) || !provider_kind(l, l->field[2], &kind))
+        return;
     uint16_t id = provider_id(l, pname, kind);
-    if (id == MX_PROVIDER_NONE)
+    if (id == MX_PROVIDER_NONE || !add_name(l, l->field[0], strlen(l->field[0]), false, id))
         return;
-
-    char *suffix = clean_name(l->field[0], strlen(l->field[0]));
-    if (!suffix) {
-        fail(l, MX_ENOMEM, "out of memory");
-        return;
-    }
-    if (!*suffix) {
-        free(suffix); /* a provider known by its SPF includes only */
-    } else if (!valid_pattern(suffix)) {
-        free(suffix);
-        fail(l, MX_EFORMAT, "bad exchange suffix");
-        return;
-    } else if (!add_pattern(&p->suffix, &p->nsuffix, &p->capsuffix, suffix, id)) {
-        free(suffix);
-        fail(l, MX_ENOMEM, "out of memory");
-        return;
-    }
-
     const char *s = l->nfield > 3 ? l->field[3] : "";
     while (*s) {
-        size_t skip = strspn(s, " \t");
-        s += skip;
+        s += strspn(s, " \t");
         size_t n = strcspn(s, " \t");
-        if (n == 0)
+        if (n == 0 || !add_name(l, s, n, true, id))
             break;
-        char *inc = clean_name(s, n);
-        if (!inc) {
-            fail(l, MX_ENOMEM, "out of memory");
-            return;
-        }
-        if (!valid_pattern(inc)) {
-            free(inc);
-            fail(l, MX_EFORMAT, "bad SPF include name");
-            return;
-        }
-        if (!add_pattern(&p->incl, &p->nincl, &p->capincl, inc, id)) {
-            free(inc);
-            fail(l, MX_ENOMEM, "out of memory");
-            return;
-        }
         s += n;
     }
 }
@@ -365,6 +368,32 @@ static bool index_build(struct index *ix, const struct pattern *pat, size_t n)
     return true;
 }
 
+/* The provider data when --providers is not given: $MXSCAN_PROVIDERS; the
+ * share/mxscan/ beside the binary (an installed copy, wherever it was
+ * installed to); the source tree's datasets/ (a binary run from its build
+ * directory); the installation directory configured at build time. */
+static const char *default_path(char *buf, size_t len)
+{
+    const char *env = getenv("MXSCAN_PROVIDERS");
+    if (env && *env)
+        return env;
+    char exe[2048];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf(buf, len, "%s/../share/mxscan/providers.csv", exe);
+            if (access(buf, R_OK) == 0)
+                return buf;
+        }
+    }
+    if (access(MX_SRC_DATADIR "/providers.csv", R_OK) == 0)
+        return MX_SRC_DATADIR "/providers.csv";
+    return MX_DATADIR "/providers.csv";
+}
+
 enum mx_status mx_providers_load(const char *path, struct mx_providers **out, char *err,
                                  size_t errlen)
 {
@@ -379,11 +408,10 @@ enum mx_status mx_providers_load(const char *path, struct mx_providers **out, ch
     struct loader l;
     char msg[MX_ERRLEN];
 
+    char found[2304];
     *out = NULL;
-    if (!path) {
-        const char *env = getenv("MXSCAN_PROVIDERS");
-        path = (env && *env) ? env : MX_DATADIR "/providers.csv";
-    }
+    if (!path)
+        path = default_path(found, sizeof found);
     memset(&l, 0, sizeof l);
     l.err = msg;
     l.errlen = sizeof msg;

@@ -15,8 +15,6 @@
 #include "mx/names.h"
 #include "mx/spf.h"
 
-#define MAX_LOOKUPS 10  /* RFC 7208 4.6.4: DNS-querying terms */
-#define MAX_VOIDS 2     /* RFC 7208 4.6.4: void look-ups */
 #define MAX_MX_NAMES 10 /* RFC 7208 4.6.4: exchanges of one mx mechanism */
 #define MAX_PTR_NAMES 10 /* RFC 7208 4.6.4: PTR names validated, the rest ignored */
 #define MAX_DEPTH 16    /* include/redirect nesting (the term limit stops loops first) */
@@ -82,20 +80,10 @@ static void set_term(struct eval *e, const struct mx_spf_term *t)
     e->trace->term[n] = 0;
 }
 
-static bool is_void(const struct mx_answer *a)
-{
-    return a->rc == MX_RC_NXDOMAIN || mx_answer_nodata(a);
-}
-
-static bool is_failure(const struct mx_answer *a)
-{
-    return a->rc != MX_RC_NOERROR && a->rc != MX_RC_NXDOMAIN;
-}
-
 /* A void look-up; M_PERMERROR once there are more than two. */
 static enum match add_void(struct eval *e, const char *target)
 {
-    if (++e->voids > MAX_VOIDS) {
+    if (++e->voids > MX_SPF_MAX_VOIDS) {
         explain(e, "more than 2 void look-ups", target);
         return M_PERMERROR;
     }
@@ -128,9 +116,9 @@ static enum match mech_a(struct eval *e, const char *target, const struct mx_spf
     const struct mx_answer *a = mx_oracle_get(e->o, target, qt, flags);
     if (!a)
         return M_PENDING;
-    if (is_void(a))
+    if (mx_answer_void(a))
         return add_void(e, target);
-    if (is_failure(a)) {
+    if (mx_answer_failed(a)) {
         explain(e, "address look-up failed", target);
         return M_TEMPERROR;
     }
@@ -149,9 +137,9 @@ static enum match mech_mx(struct eval *e, const char *target, const struct mx_sp
 
     if (!a)
         return M_PENDING;
-    if (is_void(a))
+    if (mx_answer_void(a))
         return add_void(e, target);
-    if (is_failure(a)) {
+    if (mx_answer_failed(a)) {
         explain(e, "MX look-up failed", target);
         return M_TEMPERROR;
     }
@@ -167,7 +155,7 @@ static enum match mech_mx(struct eval *e, const char *target, const struct mx_sp
         const struct mx_answer *x = mx_oracle_get(e->o, rd.name, qt, MX_Q_SHARED);
         if (!x)
             pending = true;
-        else if (is_failure(x))
+        else if (mx_answer_failed(x))
             failed = true;
         else if (match_addrs(x, &e->ip, cidr_for(e, t)) == M_YES)
             return M_YES;
@@ -186,9 +174,9 @@ static enum match mech_exists(struct eval *e, const char *target, unsigned flags
     const struct mx_answer *a = mx_oracle_get(e->o, target, MX_T_A, flags);
     if (!a)
         return M_PENDING;
-    if (is_void(a))
+    if (mx_answer_void(a))
         return add_void(e, target);
-    if (is_failure(a)) {
+    if (mx_answer_failed(a)) {
         explain(e, "exists look-up failed", target);
         return M_TEMPERROR;
     }
@@ -371,11 +359,11 @@ static enum mx_spf_result fetch(struct eval *e, const char *domain, unsigned dep
     memset(&first, 0, sizeof first);
     if (!txt)
         return MX_SPF_PENDING;
-    if (is_void(txt)) {
+    if (mx_answer_void(txt)) {
         *was_void = true;
         return MX_SPF_NONE;
     }
-    if (is_failure(txt)) {
+    if (mx_answer_failed(txt)) {
         explain(e, "TXT look-up failed", domain);
         return MX_SPF_TEMPERROR;
     }
@@ -435,7 +423,7 @@ static enum mx_spf_result check(struct eval *e, const char *domain, unsigned dep
         case MX_SPF_K_PTR:
         case MX_SPF_K_EXISTS:
         case MX_SPF_K_INCLUDE:
-            if (++e->lookups > MAX_LOOKUPS) {
+            if (++e->lookups > MX_SPF_MAX_LOOKUPS) {
                 explain(e, "more than 10 DNS-querying terms", NULL);
                 m = M_PERMERROR;
                 break;
@@ -494,7 +482,7 @@ static enum mx_spf_result check(struct eval *e, const char *domain, unsigned dep
     /* RFC 7208 6.1: redirect applies when no mechanism matched (and there is no all). */
     if (rec.has_redirect && !rec.has_all) {
         enum match verr = M_NO;
-        if (++e->lookups > MAX_LOOKUPS) {
+        if (++e->lookups > MX_SPF_MAX_LOOKUPS) {
             explain(e, "more than 10 DNS-querying terms", NULL);
             set_term(e, &rec.redirect);
             return e->pending ? MX_SPF_PENDING : MX_SPF_PERMERROR;

@@ -11,38 +11,20 @@
 #define MAX_PARTS 256   /* parts of one macro value split at delimiters */
 #define EXPAND_MAX 2048 /* a domain-spec before shortening to 253 */
 
-static int lower(int c)
-{
-    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
-static bool is_alpha(int c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool is_digit(int c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static bool is_alnum(int c)
-{
-    return is_alpha(c) || is_digit(c);
-}
-
 /* c is one of the characters of set (never the terminating NUL). */
 static bool in_set(int c, const char *set)
 {
     return c != 0 && strchr(set, c) != NULL;
 }
 
-static void seterr(char *err, size_t errlen, const char *why, const char *t, size_t tn)
+/* "term N 'text': why" (N counts the terms after v=spf1 from 1), or why. */
+static void seterr(char *err, size_t errlen, const char *why, unsigned term, const char *t,
+                   size_t tn)
 {
     if (!err || errlen == 0)
         return;
     if (t)
-        snprintf(err, errlen, "%s: '%.*s'", why, (int)(tn > 200 ? 200 : tn), t);
+        snprintf(err, errlen, "term %u '%.*s': %s", term, (int)(tn > 200 ? 200 : tn), t, why);
     else
         snprintf(err, errlen, "%s", why);
 }
@@ -53,7 +35,7 @@ bool mx_spf_is_record(const char *txt, size_t len)
     if (len < 6)
         return false;
     for (size_t i = 0; i < 6; i++)
-        if (lower((unsigned char)txt[i]) != v[i])
+        if (mx_lower((unsigned char)txt[i]) != v[i])
             return false;
     return len == 6 || txt[6] == ' ';
 }
@@ -90,12 +72,12 @@ static size_t macro_parse(const char *s, size_t len, struct macro *m)
         return 0;
     }
     size_t i = 2;
-    if (i >= len || !in_set(lower((unsigned char)s[i]), "slodiphcrtv"))
+    if (i >= len || !in_set(mx_lower((unsigned char)s[i]), "slodiphcrtv"))
         return 0;
     m->letter = s[i++];
     bool have = false;
     unsigned long n = 0;
-    while (i < len && is_digit((unsigned char)s[i])) {
+    while (i < len && mx_is_digit((unsigned char)s[i])) {
         have = true;
         if (n < 100000)
             n = n * 10 + (unsigned long)(s[i] - '0');
@@ -104,7 +86,7 @@ static size_t macro_parse(const char *s, size_t len, struct macro *m)
     if (have && n == 0)
         return 0; /* RFC 7208 7.1: the DIGIT transformer must be nonzero */
     m->digits = n > MAX_PARTS ? MAX_PARTS : (unsigned)n;
-    if (i < len && lower((unsigned char)s[i]) == 'r') {
+    if (i < len && mx_lower((unsigned char)s[i]) == 'r') {
         m->reverse = true;
         i++;
     }
@@ -134,7 +116,7 @@ static bool check_macro_string(const char *s, size_t len, bool crt, bool *has_ma
             size_t n = macro_parse(s + i, len - i, &m);
             if (n == 0)
                 return false;
-            if (m.letter && !crt && in_set(lower((unsigned char)m.letter), "crt"))
+            if (m.letter && !crt && in_set(mx_lower((unsigned char)m.letter), "crt"))
                 return false;
             *has_macro = true;
             i += n;
@@ -156,14 +138,14 @@ static bool toplabel_ok(const char *s, size_t n)
         return false;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (is_alpha(c))
+        if (mx_is_alpha(c))
             alpha = true;
         else if (c == '-')
             hyphen = true;
-        else if (!is_digit(c))
+        else if (!mx_is_digit(c))
             return false;
     }
-    if (!is_alnum((unsigned char)s[0]) || !is_alnum((unsigned char)s[n - 1]))
+    if (!mx_is_alnum((unsigned char)s[0]) || !mx_is_alnum((unsigned char)s[n - 1]))
         return false;
     return alpha || hyphen;
 }
@@ -232,7 +214,7 @@ static bool parse_cidr(const char *s, size_t n, unsigned max, uint8_t *out)
     if (n == 0 || n > (max > 99 ? 3u : 2u) || (s[0] == '0' && n > 1))
         return false;
     for (size_t i = 0; i < n; i++) {
-        if (!is_digit((unsigned char)s[i]))
+        if (!mx_is_digit((unsigned char)s[i]))
             return false;
         v = v * 10 + (unsigned)(s[i] - '0');
     }
@@ -250,7 +232,7 @@ static bool parse_dual_cidr(const char *s, size_t n, struct mx_spf_term *t)
     if (s[1] == '/')
         return parse_cidr(s + 2, n - 2, 128, &t->cidr6);
     size_t i = 1;
-    while (i < n && is_digit((unsigned char)s[i]))
+    while (i < n && mx_is_digit((unsigned char)s[i]))
         i++;
     if (!parse_cidr(s + 1, i - 1, 32, &t->cidr4))
         return false;
@@ -266,7 +248,7 @@ static bool parse_dual_cidr(const char *s, size_t n, struct mx_spf_term *t)
 static size_t cidr_suffix(const char *s, size_t n)
 {
     size_t p = n;
-    while (p > 0 && is_digit((unsigned char)s[p - 1]))
+    while (p > 0 && mx_is_digit((unsigned char)s[p - 1]))
         p--;
     if (p == n || p == 0 || s[p - 1] != '/')
         return n;
@@ -274,7 +256,7 @@ static size_t cidr_suffix(const char *s, size_t n)
     if (start > 0 && s[start - 1] == '/') {
         start--;
         size_t q = start;
-        while (q > 0 && is_digit((unsigned char)s[q - 1]))
+        while (q > 0 && mx_is_digit((unsigned char)s[q - 1]))
             q--;
         if (q < start && q > 0 && s[q - 1] == '/')
             start = q - 1;
@@ -304,6 +286,74 @@ static bool parse_network(const char *r, size_t rl, uint8_t family, struct mx_sp
                       family == 4 ? &t->cidr4 : &t->cidr6);
 }
 
+/* A modifier name=value (RFC 7208 6, 4.6.1 unknown-modifier). */
+static bool parse_modifier(const char *name, size_t nl, const char *v, size_t vl,
+                           struct mx_spf_term *t, const char **why)
+{
+    size_t last;
+    t->domain = v;
+    t->domain_len = vl;
+    if (mx_text_ieq(name, nl, "redirect") || mx_text_ieq(name, nl, "exp")) {
+        t->kind = mx_text_ieq(name, nl, "exp") ? MX_SPF_K_EXP : MX_SPF_K_REDIRECT;
+        *why = "bad domain-spec";
+        return check_domain_spec(v, vl, &t->macro);
+    }
+    t->kind = MX_SPF_K_UNKNOWN;
+    *why = "bad macro-string in modifier";
+    return check_macro_string(v, vl, true, &t->macro, &last);
+}
+
+/* a and mx: [":" domain-spec] [dual-cidr-length]. */
+static bool parse_a_mx_arg(const char *r, size_t rl, struct mx_spf_term *t, const char **why)
+{
+    if (rl == 0)
+        return true;
+    if (r[0] == '/')
+        return parse_dual_cidr(r, rl, t);
+    const char *d = r + 1;
+    size_t dl = rl - 1;
+    size_t c = cidr_suffix(d, dl);
+    if (c < dl && !parse_dual_cidr(d + c, dl - c, t)) {
+        *why = "bad cidr length";
+        return false;
+    }
+    t->domain = d;
+    t->domain_len = c;
+    *why = "bad domain-spec";
+    return check_domain_spec(d, c, &t->macro);
+}
+
+/* The argument r[0..rl) of mechanism t->kind (after its name). */
+static bool parse_mechanism_arg(const char *r, size_t rl, struct mx_spf_term *t,
+                                const char **why)
+{
+    *why = "bad mechanism argument";
+    switch (t->kind) {
+    case MX_SPF_K_ALL:
+        return rl == 0;
+    case MX_SPF_K_INCLUDE:
+    case MX_SPF_K_EXISTS:
+    case MX_SPF_K_PTR:
+        if (rl == 0)
+            return t->kind == MX_SPF_K_PTR;
+        if (r[0] != ':')
+            return false;
+        t->domain = r + 1;
+        t->domain_len = rl - 1;
+        *why = "bad domain-spec";
+        return check_domain_spec(t->domain, t->domain_len, &t->macro);
+    case MX_SPF_K_A:
+    case MX_SPF_K_MX:
+        return parse_a_mx_arg(r, rl, t, why);
+    case MX_SPF_K_IP4:
+    case MX_SPF_K_IP6:
+        *why = "bad ip network";
+        return parse_network(r, rl, t->kind == MX_SPF_K_IP4 ? 4 : 6, t);
+    default:
+        return false;
+    }
+}
+
 static bool parse_term(const char *s, size_t n, struct mx_spf_term *t, const char **why)
 {
     memset(t, 0, sizeof *t);
@@ -326,30 +376,18 @@ static bool parse_term(const char *s, size_t n, struct mx_spf_term *t, const cha
         i = 1;
     }
     size_t ns = i;
-    if (i >= n || !is_alpha((unsigned char)s[i]))
+    if (i >= n || !mx_is_alpha((unsigned char)s[i]))
         return false;
-    while (i < n && (is_alnum((unsigned char)s[i]) || in_set(s[i], "-_.")))
+    while (i < n && (mx_is_alnum((unsigned char)s[i]) || in_set(s[i], "-_.")))
         i++;
     const char *name = s + ns;
     size_t nl = i - ns;
     if (i < n && s[i] == '=') {
-        const char *v = s + i + 1;
-        size_t vl = n - i - 1;
-        size_t last;
         if (q) {
             *why = "qualifier on a modifier";
             return false;
         }
-        t->domain = v;
-        t->domain_len = vl;
-        if (mx_text_ieq(name, nl, "redirect") || mx_text_ieq(name, nl, "exp")) {
-            t->kind = mx_text_ieq(name, nl, "exp") ? MX_SPF_K_EXP : MX_SPF_K_REDIRECT;
-            *why = "bad domain-spec";
-            return check_domain_spec(v, vl, &t->macro);
-        }
-        t->kind = MX_SPF_K_UNKNOWN;
-        *why = "bad macro-string in modifier";
-        return check_macro_string(v, vl, true, &t->macro, &last);
+        return parse_modifier(name, nl, s + i + 1, n - i - 1, t, why);
     }
     size_t m;
     for (m = 0; m < sizeof mechanisms / sizeof mechanisms[0]; m++)
@@ -361,49 +399,7 @@ static bool parse_term(const char *s, size_t n, struct mx_spf_term *t, const cha
     }
     t->kind = mechanisms[m].kind;
     t->qualifier = q ? q : '+';
-    const char *r = s + i;
-    size_t rl = n - i;
-    *why = "bad mechanism argument";
-    switch (t->kind) {
-    case MX_SPF_K_ALL:
-        return rl == 0;
-    case MX_SPF_K_INCLUDE:
-    case MX_SPF_K_EXISTS:
-    case MX_SPF_K_PTR:
-        if (rl == 0)
-            return t->kind == MX_SPF_K_PTR;
-        if (r[0] != ':')
-            return false;
-        t->domain = r + 1;
-        t->domain_len = rl - 1;
-        *why = "bad domain-spec";
-        return check_domain_spec(t->domain, t->domain_len, &t->macro);
-    case MX_SPF_K_A:
-    case MX_SPF_K_MX:
-        if (rl == 0)
-            return true;
-        if (r[0] == '/')
-            return parse_dual_cidr(r, rl, t);
-        {
-            const char *d = r + 1;
-            size_t dl = rl - 1;
-            size_t c = cidr_suffix(d, dl);
-            if (c < dl && !parse_dual_cidr(d + c, dl - c, t)) {
-                *why = "bad cidr length";
-                return false;
-            }
-            t->domain = d;
-            t->domain_len = c;
-            *why = "bad domain-spec";
-            return check_domain_spec(d, c, &t->macro);
-        }
-    case MX_SPF_K_IP4:
-    case MX_SPF_K_IP6:
-        *why = "bad ip network";
-        return parse_network(r, rl, t->kind == MX_SPF_K_IP4 ? 4 : 6, t);
-    default:
-        return false;
-    }
+    return parse_mechanism_arg(s + i, n - i, t, why);
 }
 
 /* The next space-separated term at or after *off. */
@@ -438,12 +434,12 @@ bool mx_spf_parse(const char *txt, size_t len, struct mx_spf_record *out, char *
     if (err && errlen)
         err[0] = 0;
     if (!mx_spf_is_record(txt, len)) {
-        seterr(err, errlen, "not an SPF record (v=spf1)", NULL, 0);
+        seterr(err, errlen, "not an SPF record (v=spf1)", 0, NULL, 0);
         return false;
     }
     while (next_raw(txt, len, &off, &ts, &tn)) {
         if (!parse_term(ts, tn, &t, &why)) {
-            seterr(err, errlen, why, ts, tn);
+            seterr(err, errlen, why, out->nterms + 1, ts, tn);
             return false;
         }
         out->nterms++;
@@ -463,7 +459,7 @@ bool mx_spf_parse(const char *txt, size_t len, struct mx_spf_record *out, char *
             break;
         case MX_SPF_K_REDIRECT:
             if (out->has_redirect) {
-                seterr(err, errlen, "redirect= more than once", ts, tn);
+                seterr(err, errlen, "redirect= more than once", out->nterms, ts, tn);
                 return false;
             }
             out->has_redirect = true;
@@ -471,7 +467,7 @@ bool mx_spf_parse(const char *txt, size_t len, struct mx_spf_record *out, char *
             break;
         case MX_SPF_K_EXP:
             if (out->has_exp) {
-                seterr(err, errlen, "exp= more than once", ts, tn);
+                seterr(err, errlen, "exp= more than once", out->nterms, ts, tn);
                 return false;
             }
             out->has_exp = true;
@@ -532,7 +528,7 @@ static const char *macro_value(const struct mx_spf_macro_ctx *c, char letter, ch
 {
     const char *sender = c->sender ? c->sender : "";
     const char *at = strrchr(sender, '@');
-    switch (lower((unsigned char)letter)) {
+    switch (mx_lower((unsigned char)letter)) {
     case 's':
         if (!c->sender || !at || at == sender) {
             snprintf(buf, len, "postmaster@%s", at ? at + 1 : (c->sender ? sender : c->domain));
@@ -609,7 +605,7 @@ static bool expand_macro(const struct mx_spf_macro_ctx *c, const struct macro *m
             return false;
         for (size_t k = 0; k < parts[i].len; k++) {
             unsigned char ch = (unsigned char)v[parts[i].off + k];
-            if (escape && !is_alnum(ch) && !in_set(ch, "-._~")) {
+            if (escape && !mx_is_alnum(ch) && !in_set(ch, "-._~")) {
                 char e[4];
                 snprintf(e, sizeof e, "%%%02X", ch);
                 if (!put(out, outlen, o, e, 3))
@@ -656,7 +652,7 @@ bool mx_spf_expand_domain(const struct mx_spf_macro_ctx *c, const char *spec, si
         return false;
     size_t n = strlen(buf);
     for (size_t i = 0; i < n; i++)
-        buf[i] = (char)lower((unsigned char)buf[i]);
+        buf[i] = (char)mx_lower((unsigned char)buf[i]);
     if (n > 0 && buf[n - 1] == '.')
         buf[--n] = 0;
     const char *p = buf;
@@ -692,7 +688,7 @@ bool mx_spf_uses_macro(const char *s, size_t len, char letter)
             i++;
             continue;
         }
-        if (m.letter && lower((unsigned char)m.letter) == letter)
+        if (m.letter && mx_lower((unsigned char)m.letter) == letter)
             return true;
         i += n;
     }

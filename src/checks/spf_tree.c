@@ -13,8 +13,6 @@
 #include "mx/spf.h"
 #include "mx/text.h"
 
-#define MAX_LOOKUPS 10
-#define MAX_VOIDS 2
 #define MAX_NODES 50 /* records walked */
 #define MAX_DEPTH 16
 #define NAME_BUF 256
@@ -30,19 +28,9 @@ struct walk {
     char path[MAX_DEPTH + 1][NAME_BUF]; /* names from the domain down to the current record */
 };
 
-static bool is_void(const struct mx_answer *a)
-{
-    return a->rc == MX_RC_NXDOMAIN || mx_answer_nodata(a);
-}
-
-static bool is_failure(const struct mx_answer *a)
-{
-    return a->rc != MX_RC_NOERROR && a->rc != MX_RC_NXDOMAIN;
-}
-
 static bool decided(const struct walk *w)
 {
-    return w->out->lookups > MAX_LOOKUPS || w->out->voids > MAX_VOIDS ||
+    return w->out->lookups > MX_SPF_MAX_LOOKUPS || w->out->voids > MX_SPF_MAX_VOIDS ||
            w->nodes >= MAX_NODES;
 }
 
@@ -50,6 +38,21 @@ static void note(struct walk *w, const char *why, const char *name)
 {
     if (!w->out->error[0])
         snprintf(w->out->error, sizeof w->out->error, "%.50s: %.70s", why, name);
+}
+
+/* "include loop: a -> b -> c -> b": the names from the domain down to
+ * the record that names target again, then target. */
+static void note_loop(struct walk *w, unsigned depth, const char *target)
+{
+    char *e = w->out->error;
+    size_t cap = sizeof w->out->error, n;
+    if (e[0])
+        return;
+    n = (size_t)snprintf(e, cap, "include loop: ");
+    for (unsigned i = 0; i <= depth && n < cap; i++)
+        n += (size_t)snprintf(e + n, cap - n, "%s -> ", w->path[i]);
+    if (n < cap)
+        snprintf(e + n, cap - n, "%s", target);
 }
 
 static void add_include(struct mx_spf_info *out, const char *name)
@@ -89,7 +92,7 @@ static char walk_target(struct walk *w, const char *target, unsigned depth)
     for (unsigned i = 0; i <= depth; i++)
         if (strcmp(w->path[i], target) == 0) {
             w->loop = true;
-            note(w, "include loop", target);
+            note_loop(w, depth, target);
             return 'x';
         }
     if (decided(w) || depth >= MAX_DEPTH)
@@ -99,7 +102,7 @@ static char walk_target(struct walk *w, const char *target, unsigned depth)
         w->pending = true;
         return 'x';
     }
-    if (is_void(txt)) {
+    if (mx_answer_void(txt)) {
         w->out->voids++;
         w->broken_perm = true;
         note(w, txt->rc == MX_RC_NXDOMAIN ? "include target does not exist"
@@ -107,7 +110,7 @@ static char walk_target(struct walk *w, const char *target, unsigned depth)
              target);
         return 'x';
     }
-    if (is_failure(txt)) {
+    if (mx_answer_failed(txt)) {
         w->broken_fail = true;
         note(w, "include target look-up failed", target);
         return 'x';
@@ -140,7 +143,7 @@ static void walk_lookup(struct walk *w, enum mx_spf_kind kind, const char *targe
         const struct mx_answer *a6 = mx_oracle_get(w->o, target, MX_T_AAAA, flags);
         if (!a4 || !a6)
             w->pending = true;
-        else if (is_void(a4) && is_void(a6))
+        else if (mx_answer_void(a4) && mx_answer_void(a6))
             w->out->voids++;
         return;
     }
@@ -148,7 +151,7 @@ static void walk_lookup(struct walk *w, enum mx_spf_kind kind, const char *targe
         mx_oracle_get(w->o, target, kind == MX_SPF_K_MX ? MX_T_MX : MX_T_A, flags);
     if (!a)
         w->pending = true;
-    else if (is_void(a))
+    else if (mx_answer_void(a))
         w->out->voids++;
 }
 
@@ -200,17 +203,11 @@ static char walk_record(struct walk *w, const struct mx_spf_record *rec, unsigne
     return walk_target(w, name, depth);
 }
 
-bool mx_spf_analyze(struct mx_oracle *o, const char *domain, struct mx_spf_info *out)
+/* Field by field: the analysis runs again on every round of every domain,
+ * and clearing the 9 KiB of strings each time showed in profiles. Strings
+ * are valid up to their NUL. */
+static void info_reset(struct mx_spf_info *out)
 {
-    struct walk w;
-    struct mx_spf_record rec;
-    struct mx_rdata rd, first;
-    size_t off = 0, n = strlen(domain);
-    char err[128];
-
-    /* Field by field: the analysis runs again on every round of every
-     * domain, and clearing the 9 KiB of strings each time showed in
-     * profiles. Strings are valid up to their NUL. */
     out->pending = false;
     out->nrecords = 0;
     out->txt_failed = false;
@@ -223,31 +220,42 @@ bool mx_spf_analyze(struct mx_oracle *o, const char *domain, struct mx_spf_info 
     out->result = MX_SPF_NONE;
     out->all[0] = 0;
     out->error[0] = 0;
-    memset(&first, 0, sizeof first);
-    w.pending = false;
-    w.broken_perm = false;
-    w.broken_fail = false;
-    w.loop = false;
-    w.nodes = 0;
-    w.o = o;
-    w.out = out;
+}
+
+static void walk_init(struct walk *w, struct mx_oracle *o, struct mx_spf_info *out,
+                      const char *domain)
+{
+    size_t n = strlen(domain);
+    w->pending = false;
+    w->broken_perm = false;
+    w->broken_fail = false;
+    w->loop = false;
+    w->nodes = 0;
+    w->o = o;
+    w->out = out;
     if (n > 0 && domain[n - 1] == '.')
         n--;
     if (n >= NAME_BUF)
         n = NAME_BUF - 1;
     for (size_t i = 0; i < n; i++)
-        w.path[0][i] = (char)(domain[i] >= 'A' && domain[i] <= 'Z' ? domain[i] + 32 : domain[i]);
-    w.path[0][n] = 0;
+        w->path[0][i] = (char)mx_lower((unsigned char)domain[i]);
+    w->path[0][n] = 0;
+}
 
-    const struct mx_answer *txt = mx_oracle_get(o, w.path[0], MX_T_TXT, 0);
-    if (!txt) {
-        out->pending = true;
-        return false;
-    }
-    if (is_failure(txt)) {
+/* The domain's record among its TXT records, parsed into rec. false when
+ * the verdict is already known (out says it): no record, several, a
+ * failed look-up, a syntax error. */
+static bool select_record(const struct mx_answer *txt, struct mx_spf_info *out,
+                          struct mx_spf_record *rec)
+{
+    struct mx_rdata rd, first;
+    size_t off = 0;
+    char err[128];
+    memset(&first, 0, sizeof first);
+    if (mx_answer_failed(txt)) {
         out->txt_failed = true;
         out->result = MX_SPF_TEMPERROR;
-        return true;
+        return false;
     }
     while (mx_answer_next(txt, &off, &rd))
         if (mx_spf_is_record(rd.txt, rd.txt_len) && out->nrecords++ == 0) {
@@ -257,21 +265,67 @@ bool mx_spf_analyze(struct mx_oracle *o, const char *domain, struct mx_spf_info 
     if (out->nrecords == 0) {
         out->findings |= MX_FBIT(MX_F_SPF_MISSING);
         out->result = MX_SPF_NONE;
-        return true;
+        return false;
     }
     if (out->nrecords > 1) {
         out->findings |= MX_FBIT(MX_F_SPF_MULTIPLE);
         out->result = MX_SPF_PERMERROR;
         snprintf(out->error, sizeof out->error, "%u SPF records", out->nrecords);
-        return true;
+        return false;
     }
-    if (!mx_spf_parse(first.txt, first.txt_len, &rec, err, sizeof err)) {
+    if (!mx_spf_parse(first.txt, first.txt_len, rec, err, sizeof err)) {
         out->findings |= MX_FBIT(MX_F_SPF_SYNTAX);
         out->result = MX_SPF_PERMERROR;
         snprintf(out->error, sizeof out->error, "%s", err);
-        return true;
+        return false;
     }
     out->parsed = true;
+    return true;
+}
+
+/* The findings and the result of a walked tree whose effective all is all. */
+static void judge(const struct walk *w, char all, struct mx_spf_info *out)
+{
+    bool too_many = out->lookups > MX_SPF_MAX_LOOKUPS || w->loop;
+    if (too_many) {
+        out->findings |= MX_FBIT(MX_F_SPF_LOOKUP_LIMIT);
+        if (!out->error[0])
+            snprintf(out->error, sizeof out->error, "%u DNS-querying terms", out->lookups);
+    }
+    if (out->voids > MX_SPF_MAX_VOIDS) {
+        out->findings |= MX_FBIT(MX_F_SPF_VOID_LIMIT);
+        if (!out->error[0])
+            snprintf(out->error, sizeof out->error, "%u void look-ups", out->voids);
+    }
+    if (w->broken_perm || w->broken_fail)
+        out->findings |= MX_FBIT(MX_F_SPF_INCLUDE_BROKEN);
+    if (all == '+')
+        out->findings |= MX_FBIT(MX_F_SPF_PASS_ALL);
+    else if (all == '?' || all == 0)
+        out->findings |= MX_FBIT(MX_F_SPF_NO_ENFORCEMENT);
+    if (all && all != 'x')
+        snprintf(out->all, sizeof out->all, "%call", all);
+    if (too_many || out->voids > MX_SPF_MAX_VOIDS || w->broken_perm)
+        out->result = MX_SPF_PERMERROR;
+    else if (w->broken_fail)
+        out->result = MX_SPF_TEMPERROR;
+    else
+        out->result = MX_SPF_NEUTRAL;
+}
+
+bool mx_spf_analyze(struct mx_oracle *o, const char *domain, struct mx_spf_info *out)
+{
+    struct walk w;
+    struct mx_spf_record rec;
+    info_reset(out);
+    walk_init(&w, o, out, domain);
+    const struct mx_answer *txt = mx_oracle_get(o, w.path[0], MX_T_TXT, 0);
+    if (!txt) {
+        out->pending = true;
+        return false;
+    }
+    if (!select_record(txt, out, &rec))
+        return true;
     w.nodes = 1;
     char all = walk_record(&w, &rec, 0);
     if (w.pending) {
@@ -280,31 +334,6 @@ bool mx_spf_analyze(struct mx_oracle *o, const char *domain, struct mx_spf_info 
         out->pending = true;
         return false;
     }
-
-    if (out->lookups > MAX_LOOKUPS || w.loop) {
-        out->findings |= MX_FBIT(MX_F_SPF_LOOKUP_LIMIT);
-        if (!out->error[0])
-            snprintf(out->error, sizeof out->error, "%u DNS-querying terms", out->lookups);
-    }
-    if (out->voids > MAX_VOIDS) {
-        out->findings |= MX_FBIT(MX_F_SPF_VOID_LIMIT);
-        if (!out->error[0])
-            snprintf(out->error, sizeof out->error, "%u void look-ups", out->voids);
-    }
-    if (w.broken_perm || w.broken_fail)
-        out->findings |= MX_FBIT(MX_F_SPF_INCLUDE_BROKEN);
-    if (all == '+')
-        out->findings |= MX_FBIT(MX_F_SPF_PASS_ALL);
-    else if (all == '?' || all == 0)
-        out->findings |= MX_FBIT(MX_F_SPF_NO_ENFORCEMENT);
-    if (all && all != 'x')
-        snprintf(out->all, sizeof out->all, "%call", all);
-
-    if (out->lookups > MAX_LOOKUPS || w.loop || out->voids > MAX_VOIDS || w.broken_perm)
-        out->result = MX_SPF_PERMERROR;
-    else if (w.broken_fail)
-        out->result = MX_SPF_TEMPERROR;
-    else
-        out->result = MX_SPF_NEUTRAL;
+    judge(&w, all, out);
     return true;
 }

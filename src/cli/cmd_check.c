@@ -70,6 +70,49 @@ static void addresses_of(const char *all, const char *ex, char *out, size_t len)
     }
 }
 
+/* The record has a mechanism named mech ("mx", "a" ...), any qualifier. */
+static bool has_mechanism(const char *spf, const char *mech)
+{
+    size_t ml = strlen(mech);
+    for (const char *p = spf; (p = strstr(p, mech)) != NULL; p += ml) {
+        bool start = p == spf || p[-1] == ' ' || strchr("+-~?", p[-1]);
+        bool end = p[ml] == 0 || p[ml] == ' ' || p[ml] == ':' || p[ml] == '/';
+        if (start && end)
+            return true;
+    }
+    return false;
+}
+
+/* What this domain's case of finding f is, and the fix that fits it. */
+static void print_detail(const struct mx_result *r, enum mx_finding f, const char *spf)
+{
+    const char *fix = mx_finding_fix(f);
+    switch (f) {
+    case MX_F_SPF_SYNTAX:
+    case MX_F_SPF_INCLUDE_BROKEN:
+    case MX_F_SPF_LOOKUP_LIMIT:
+    case MX_F_SPF_VOID_LIMIT:
+    case MX_F_SPF_MULTIPLE:
+        if (r->spf_problem[0])
+            printf("          here: %s\n", r->spf_problem);
+        if (f == MX_F_SPF_LOOKUP_LIMIT && strncmp(r->spf_problem, "include loop", 12) == 0)
+            fix = "Break the loop: remove the include that leads back to a record already "
+                  "on the path.";
+        break;
+    case MX_F_SPF_MX_NOT_COVERED:
+        if (r->spf_cover[0])
+            printf("          here: %s\n", r->spf_cover);
+        if (has_mechanism(spf, "mx"))
+            fix = "The record has an mx mechanism, yet this address does not pass: look at "
+                  "the term that decided (an earlier -all, a redirect, a cidr suffix on mx, "
+                  "a qualifier other than +), and add the address with ip4:/ip6: if needed.";
+        break;
+    default:
+        break;
+    }
+    printf("          fix: %s\n", fix);
+}
+
 static void print_one(const struct mx_record *rec, bool color)
 {
     const struct mx_result *r = &rec->res;
@@ -124,8 +167,8 @@ static void print_one(const struct mx_record *rec, bool color)
         enum mx_severity s = mx_finding_severity((enum mx_finding)f);
         printf("    %s%-5s%s %s\n", sev_color(s, color), mx_severity_name(s), rs,
                mx_finding_label((enum mx_finding)f));
-        printf("          %s\n          fix: %s\n", mx_finding_why((enum mx_finding)f),
-               mx_finding_fix((enum mx_finding)f));
+        printf("          %s\n", mx_finding_why((enum mx_finding)f));
+        print_detail(r, (enum mx_finding)f, spf);
     }
     printf("\n");
 }
@@ -157,7 +200,8 @@ int mx_check_run(const struct mx_opts *o)
         else
             mx_analyze_invalid(shown, &r->res);
     }
-    if (mx_engine_run_all(&o->cfg, recs, o->nargs, mx_analyze_record, &acfg, err, sizeof err) !=
+    if (mx_engine_run_all(&o->cfg, recs, o->nargs, mx_analyze_record, &acfg, NULL, err,
+                          sizeof err) !=
         MX_OK) {
         fprintf(stderr, "mxscan: %s\n", err);
         goto out;

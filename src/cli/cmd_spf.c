@@ -61,6 +61,29 @@ static bool spf_cb(void *ud, struct mx_record *rec, struct mx_oracle *o)
     return info_done && j->result != MX_SPF_PENDING;
 }
 
+/* The exit status of a result: scripts can branch on it without parsing. */
+static int exit_of(enum mx_spf_result r)
+{
+    switch (r) {
+    case MX_SPF_PASS:
+        return MX_EXIT_OK;
+    case MX_SPF_FAIL:
+        return MX_EXIT_SPF_FAIL;
+    case MX_SPF_SOFTFAIL:
+        return MX_EXIT_SPF_SOFTFAIL;
+    case MX_SPF_NEUTRAL:
+        return MX_EXIT_SPF_NEUTRAL;
+    case MX_SPF_NONE:
+        return MX_EXIT_SPF_NONE;
+    case MX_SPF_TEMPERROR:
+        return MX_EXIT_SPF_TEMPERROR;
+    case MX_SPF_PERMERROR:
+    case MX_SPF_PENDING:
+        break;
+    }
+    return MX_EXIT_SPF_PERMERROR;
+}
+
 int mx_spf_cmd_run(const struct mx_opts *o)
 {
     char err[MX_ERRLEN];
@@ -92,12 +115,12 @@ int mx_spf_cmd_run(const struct mx_opts *o)
     if (!wellformed) {
         printf("check_host(%s, %s, %s) = none\n", ipbuf, shown, job->sender);
         printf("  note: not a valid domain name (RFC 7208 4.3): no look-up made\n");
-        rc = MX_EXIT_OK;
+        rc = MX_EXIT_SPF_NONE;
         goto out;
     }
     rec->valid = true;
     rec->job = job;
-    if (mx_engine_run_all(&o->cfg, rec, 1, spf_cb, NULL, err, sizeof err) != MX_OK) {
+    if (mx_engine_run_all(&o->cfg, rec, 1, spf_cb, NULL, NULL, err, sizeof err) != MX_OK) {
         fprintf(stderr, "mxscan: %s\n", err);
         rc = MX_EXIT_FAIL;
         goto out;
@@ -123,7 +146,7 @@ int mx_spf_cmd_run(const struct mx_opts *o)
         if (job->info.findings & MX_FBIT(f))
             printf("; %s", mx_finding_label((enum mx_finding)f));
     printf("\n");
-    rc = MX_EXIT_OK;
+    rc = exit_of(job->result);
 out:
     free(job);
     free(rec);

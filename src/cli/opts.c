@@ -1,9 +1,14 @@
-/* Options (opts.h): one table gives each option's name, argument, default
- * and help text; numbers go through strtoull with range checks. */
+/* Options (opts.h). One table row per option gives its name, letter,
+ * argument, commands, kind, range, default, the field it sets and its help
+ * text: parsing, defaults, --help and the range errors all come from it.
+ * Numbers go through strtoull with an end check and the row's range. A
+ * usage error is one line naming the option, the value and what is
+ * allowed, then a pointer to --help (exit 2). */
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,127 +16,149 @@
 
 #include "mx/analyze.h"
 #include "mx/opts.h"
-#include "mx/scan.h"
-
-enum {
-    O_RESOLVER = 'r',
-    O_OUTPUT = 'o',
-    O_QUIET = 'q',
-    O_HELP = 'h',
-    O_STATS = 256,
-    O_RATE,
-    O_CONC,
-    O_THREADS,
-    O_TIMEOUT,
-    O_RETRIES,
-    O_SHARD,
-    O_ALLOW,
-    O_RESUME,
-    O_CHECKS,
-    O_CACHE,
-    O_CACHE_AGE,
-    O_WINDOW,
-    O_REORDER,
-    O_ZLEVEL,
-    O_FRAME_MB,
-    O_CKPT,
-    O_PROVIDERS,
-    O_WD_RATIO,
-    O_WD_BACKOFF,
-    O_WD_STOP,
-    O_STALL,
-    O_PROGRESS,
-    O_STATUS_FILE,
-    O_CONFIG,
-    O_IP,
-    O_SENDER,
-    O_HELO,
-    O_COLOR,
-};
 
 #define CMD_SCAN 1u
 #define CMD_CHECK 2u
 #define CMD_SPF 4u
 #define CMD_ALL 7u
 
+enum kind {
+    K_FLAG,   /* bool, set to true */
+    K_U64,    /* uint64_t */
+    K_UNS,    /* unsigned */
+    K_SIZE,   /* size_t */
+    K_INT,    /* int */
+    K_DBL,    /* double in (lo, hi] (lo excluded) */
+    K_STR,    /* const char * (the argument itself) */
+    K_CUSTOM, /* fn */
+};
+
+struct optdef;
+typedef bool (*custom_fn)(struct mx_opts *o, const struct optdef *d, const char *arg, char *why,
+                          size_t whylen);
+
 struct optdef {
     const char *name;
-    int has_arg;
-    int id;
+    char letter;       /* 0: long only */
+    const char *arg;   /* NULL: no argument */
     unsigned cmds;
-    const char *arg;
+    enum kind kind;
+    size_t off;        /* the field in struct mx_opts */
+    uint64_t lo, hi;   /* range of the value given (before scale) */
+    uint64_t scale;    /* the field holds value * scale (1: as given) */
+    const char *dflt;  /* default, as it would be given (NULL: none) */
+    custom_fn fn;
     const char *help;
 };
 
+#define F(field) offsetof(struct mx_opts, field)
+
+static bool set_resolvers(struct mx_opts *, const struct optdef *, const char *, char *, size_t);
+static bool set_shard(struct mx_opts *, const struct optdef *, const char *, char *, size_t);
+static bool set_allow(struct mx_opts *, const struct optdef *, const char *, char *, size_t);
+static bool set_checks(struct mx_opts *, const struct optdef *, const char *, char *, size_t);
+static bool set_color(struct mx_opts *, const struct optdef *, const char *, char *, size_t);
+
+/* clang-format off */
 static const struct optdef table[] = {
-    {"resolver", 1, O_RESOLVER, CMD_ALL, "ADDR[:PORT][,...]",
-     "resolvers to ask (IPv6 as [ADDR]:PORT); default: nameservers of /etc/resolv.conf"},
-    {"output", 1, O_OUTPUT, CMD_SCAN, "FILE",
+    {"resolver", 'r', "ADDR[:PORT][,...]", CMD_ALL, K_CUSTOM, 0, 0, 0, 1, NULL, set_resolvers,
+     "resolvers to ask (IPv6 as [ADDR]:PORT); default: the nameservers of /etc/resolv.conf"},
+    {"output", 'o', "FILE", CMD_SCAN, K_STR, F(cfg.output), 0, 0, 1, NULL, NULL,
      "results CSV; zstd-compressed unless FILE is '-' (stdout) or ends in .csv"},
-    {"stats", 1, O_STATS, CMD_SCAN, "FILE", "write aggregate statistics as JSON"},
-    {"rate", 1, O_RATE, CMD_ALL, "QPS",
-     "hard ceiling on queries sent per second, all threads together (default 2000; 0 = none)"},
-    {"concurrency", 1, O_CONC, CMD_ALL, "N", "queries in flight at most (default 1000)"},
-    {"threads", 1, O_THREADS, CMD_SCAN, "N", "resolver worker threads (default 2)"},
-    {"timeout", 1, O_TIMEOUT, CMD_ALL, "MS", "time to wait for one answer (default 2000)"},
-    {"retries", 1, O_RETRIES, CMD_ALL, "N",
-     "retries after a timeout, SERVFAIL or REFUSED, each to the next resolver (default 2)"},
-    {"shard", 1, O_SHARD, CMD_SCAN, "I/N",
+    {"stats", 0, "FILE", CMD_SCAN, K_STR, F(cfg.stats_path), 0, 0, 1, NULL, NULL,
+     "write aggregate statistics as JSON ('-': stdout)"},
+    {"rate", 0, "QPS", CMD_ALL, K_U64, F(cfg.rate), 0, 10000000, 1, "2000", NULL,
+     "hard ceiling on queries sent per second, all threads together; 0 = none"},
+    {"concurrency", 0, "N", CMD_ALL, K_UNS, F(cfg.concurrency), 1, 100000, 1, "1000", NULL,
+     "queries in flight at most"},
+    {"threads", 0, "N", CMD_SCAN, K_UNS, F(cfg.threads), 1, 64, 1, "2", NULL,
+     "resolver worker threads"},
+    {"timeout", 0, "MS", CMD_ALL, K_UNS, F(cfg.timeout_ms), 10, 60000, 1, "2000", NULL,
+     "time to wait for one answer"},
+    {"retries", 0, "N", CMD_ALL, K_UNS, F(cfg.retries), 0, 20, 1, "2", NULL,
+     "retries after a timeout, SERVFAIL or REFUSED, each to the next resolver"},
+    {"shard", 0, "I/N", CMD_SCAN, K_CUSTOM, 0, 0, 0, 1, NULL, set_shard,
      "scan only the I-th (1..N) of N disjoint parts of the input (FNV-1a hash of the line)"},
-    {"allow-address", 1, O_ALLOW, CMD_ALL, "CIDR[,...]",
+    {"allow-address", 0, "CIDR[,...]", CMD_ALL, K_CUSTOM, 0, 0, 0, 1, NULL, set_allow,
      "address ranges to count as globally reachable (labs, intranets)"},
-    {"resume", 0, O_RESUME, CMD_SCAN, NULL,
+    {"resume", 0, NULL, CMD_SCAN, K_FLAG, F(cfg.resume), 0, 0, 1, NULL, NULL,
      "continue an interrupted scan of the same inputs into the same output"},
-    {"checks", 1, O_CHECKS, CMD_ALL, "LIST",
-     "look-ups to make: mx,spf,dmarc (default all three; 'mx' alone for MX-only scans)"},
-    {"cache-size", 1, O_CACHE, CMD_ALL, "N",
-     "answers kept in the shared cache (default 200000)"},
-    {"cache-max-age", 1, O_CACHE_AGE, CMD_ALL, "SEC",
-     "reuse a shared answer for at most SEC seconds (default 600)"},
-    {"window", 1, O_WINDOW, CMD_SCAN, "N", "domains in progress at once (default 4096)"},
-    {"reorder-window", 1, O_REORDER, CMD_SCAN, "N",
-     "finished rows held back to restore input order behind a slow domain (default 131072)"},
-    {"zstd-level", 1, O_ZLEVEL, CMD_SCAN, "N", "zstd compression level 1..19 (default 3)"},
-    {"frame-mb", 1, O_FRAME_MB, CMD_SCAN, "N",
-     "end a zstd frame (a durable checkpoint) after N MB of CSV (default 4)"},
-    {"checkpoint-interval", 1, O_CKPT, CMD_SCAN, "SEC",
-     "... or after SEC seconds (default 2)"},
-    {"providers", 1, O_PROVIDERS, CMD_ALL, "FILE",
+    {"force", 0, NULL, CMD_SCAN, K_FLAG, F(cfg.force), 0, 0, 1, NULL, NULL,
+     "start afresh even when OUTPUT holds an interrupted scan (its rows are lost)"},
+    {"checks", 0, "LIST", CMD_ALL, K_CUSTOM, 0, 0, 0, 1, "mx,spf,dmarc", set_checks,
+     "look-ups to make: mx, spf, dmarc ('mx' alone for MX-only scans)"},
+    {"cache-size", 0, "N", CMD_ALL, K_SIZE, F(cfg.cache_entries), 64, 100000000, 1, "200000",
+     NULL, "answers kept in the shared cache"},
+    {"cache-max-age", 0, "SEC", CMD_ALL, K_UNS, F(cfg.cache_max_age_s), 0, 604800, 1, "600",
+     NULL, "reuse a shared answer for at most SEC seconds"},
+    {"window", 0, "N", CMD_SCAN, K_UNS, F(cfg.window), 1, 1000000, 1, "4096", NULL,
+     "domains in progress at once"},
+    {"reorder-window", 0, "N", CMD_SCAN, K_UNS, F(cfg.reorder), 1, 10000000, 1, "131072", NULL,
+     "finished rows held back to restore input order behind a slow domain"},
+    {"zstd-level", 0, "N", CMD_SCAN, K_INT, F(cfg.zstd_level), 1, 19, 1, "3", NULL,
+     "zstd compression level"},
+    {"frame-mb", 0, "N", CMD_SCAN, K_U64, F(cfg.frame_bytes), 1, 4096, 1u << 20, "4", NULL,
+     "end a zstd frame (a durable checkpoint) after N MB of CSV"},
+    {"checkpoint-interval", 0, "SEC", CMD_SCAN, K_UNS, F(cfg.frame_ms), 1, 3600, 1000, "2", NULL,
+     "... or after SEC seconds"},
+    {"providers", 0, "FILE", CMD_ALL, K_STR, F(cfg.providers_path), 0, 0, 1, NULL, NULL,
      "provider data (default: datasets/providers.csv, or $MXSCAN_PROVIDERS)"},
-    {"watchdog-ratio", 1, O_WD_RATIO, CMD_SCAN, "R",
-     "share of failing look-ups (timeouts, SERVFAIL, REFUSED) that counts as bad (default 0.5)"},
-    {"watchdog-backoff", 1, O_WD_BACKOFF, CMD_SCAN, "SEC",
-     "halve the rate after SEC bad seconds, restore it after SEC good ones (default 5)"},
-    {"watchdog-stop", 1, O_WD_STOP, CMD_SCAN, "SEC",
-     "stop (resumably) after SEC bad seconds in a row (default 60; 0 = never)"},
-    {"stall-timeout", 1, O_STALL, CMD_SCAN, "SEC",
-     "stop (resumably, exit 5) when records wait and nothing at all happens for SEC s "
-     "(default 10)"},
-    {"progress", 0, O_PROGRESS, CMD_SCAN, NULL,
+    {"watchdog-ratio", 0, "R", CMD_SCAN, K_DBL, F(cfg.watchdog_ratio), 0, 1, 1, "0.5", NULL,
+     "share of failing look-ups (timeouts, SERVFAIL, REFUSED) that counts as bad"},
+    {"watchdog-backoff", 0, "SEC", CMD_SCAN, K_UNS, F(cfg.watchdog_backoff_s), 0, 3600, 1, "5",
+     NULL, "halve the rate after SEC bad seconds, restore it after SEC good ones"},
+    {"watchdog-stop", 0, "SEC", CMD_SCAN, K_UNS, F(cfg.watchdog_stop_s), 0, 86400, 1, "60", NULL,
+     "stop (resumably, exit 3) after SEC bad seconds in a row; 0 = never"},
+    {"stall-timeout", 0, "SEC", CMD_SCAN, K_UNS, F(cfg.stall_s), 1, 86400, 1, "10", NULL,
+     "stop (resumably, exit 5) when domains wait and nothing at all happens for SEC s"},
+    {"progress", 0, NULL, CMD_SCAN, K_FLAG, F(cfg.progress), 0, 0, 1, NULL, NULL,
      "progress line on stderr every second even when stderr is not a terminal"},
-    {"status-file", 1, O_STATUS_FILE, CMD_SCAN, "FILE", "one NDJSON progress object a second"},
-    {"quiet", 0, O_QUIET, CMD_ALL, NULL, "no progress and no summary on stderr"},
-    {"config", 1, O_CONFIG, CMD_ALL, "FILE",
+    {"status-file", 0, "FILE", CMD_SCAN, K_STR, F(cfg.status_file), 0, 0, 1, NULL, NULL,
+     "one JSON progress object a second, a line each"},
+    {"quiet", 'q', NULL, CMD_ALL, K_FLAG, F(cfg.quiet), 0, 0, 1, NULL, NULL,
+     "no progress and no summary on stderr"},
+    {"config", 0, "FILE", CMD_ALL, K_STR, F(config_path), 0, 0, 1, NULL, NULL,
      "read 'option value' lines (long option names); the command line wins"},
-    {"ip", 1, O_IP, CMD_SPF, "ADDR", "the connecting client address to evaluate"},
-    {"sender", 1, O_SENDER, CMD_SPF, "LOCAL@DOMAIN", "MAIL FROM (default postmaster@DOMAIN)"},
-    {"helo", 1, O_HELO, CMD_SPF, "NAME", "HELO/EHLO name (for the %{h} macro)"},
-    {"color", 1, O_COLOR, CMD_CHECK, "WHEN", "auto (default), always or never"},
-    {"help", 0, O_HELP, CMD_ALL, NULL, "this text"},
+    {"ip", 0, "ADDR", CMD_SPF, K_STR, F(spf_ip), 0, 0, 1, NULL, NULL,
+     "the connecting client address to evaluate"},
+    {"sender", 0, "LOCAL@DOMAIN", CMD_SPF, K_STR, F(spf_sender), 0, 0, 1, NULL, NULL,
+     "MAIL FROM (default postmaster@DOMAIN)"},
+    {"helo", 0, "NAME", CMD_SPF, K_STR, F(spf_helo), 0, 0, 1, NULL, NULL,
+     "HELO/EHLO name (for the %{h} macro)"},
+    {"color", 0, "WHEN", CMD_CHECK, K_CUSTOM, 0, 0, 0, 1, "auto", set_color,
+     "colour: auto (on a terminal), always or never"},
+    {"help", 'h', NULL, CMD_ALL, K_FLAG, F(help), 0, 0, 1, NULL, NULL, "this text"},
 };
+/* clang-format on */
 
 #define NOPTS (sizeof table / sizeof table[0])
+
+static const char *cmd_name(enum mx_command c)
+{
+    return c == MX_CMD_SCAN ? "scan" : c == MX_CMD_CHECK ? "check" : "spf";
+}
 
 static unsigned cmd_bit(enum mx_command c)
 {
     return c == MX_CMD_SCAN ? CMD_SCAN : c == MX_CMD_CHECK ? CMD_CHECK : CMD_SPF;
 }
 
-void mx_opts_usage(FILE *f, enum mx_command cmd)
+/* ---- help ---- */
+
+static void describe_range(const struct optdef *d, char *buf, size_t len)
+{
+    buf[0] = 0;
+    if (d->kind == K_DBL)
+        snprintf(buf, len, "%g < R <= %g", (double)d->lo, (double)d->hi);
+    else if (d->kind == K_U64 || d->kind == K_UNS || d->kind == K_SIZE || d->kind == K_INT)
+        snprintf(buf, len, "%" PRIu64 "..%" PRIu64, d->lo, d->hi);
+}
+
+static void usage_head(FILE *f, enum mx_command cmd)
 {
     switch (cmd) {
     case MX_CMD_SCAN:
-        fprintf(f, "usage: mxscan scan [options] INPUT...\n\n"
+        fprintf(f, "usage: mxscan scan [options] -o OUTPUT INPUT...\n\n"
                    "Audits the MX, SPF and DMARC records of every name in INPUT (a file, or '-'\n"
                    "for stdin; plain, .zst or .gz, detected by content; one name a line, or CSV\n"
                    "whose last column is the name, e.g. rank,domain). Writes one CSV row per\n"
@@ -140,36 +167,66 @@ void mx_opts_usage(FILE *f, enum mx_command cmd)
     case MX_CMD_CHECK:
         fprintf(f, "usage: mxscan check [options] DOMAIN...\n\n"
                    "Human-readable diagnosis of a few names: MX set with addresses, mail\n"
-                   "status, and each finding with why it matters and what to change.\n"
-                   "Exit status 4 when an error finding was seen, 0 otherwise.\n\n");
+                   "status, and each finding with why it matters and what to change.\n\n");
         break;
     case MX_CMD_SPF:
         fprintf(f, "usage: mxscan spf DOMAIN --ip ADDR [--sender LOCAL@DOMAIN] [--helo NAME]\n\n"
                    "Evaluates check_host() of RFC 7208 for ADDR and DOMAIN and prints the\n"
-                   "result, the term that decided it and the look-up counts, and on fail\n"
-                   "the domain's exp= explanation. A DOMAIN that is no valid domain name\n"
-                   "(RFC 7208 4.3: e.g. a 64-octet label or [192.0.2.1]) gives none.\n\n");
+                   "result, the term that decided it and the look-up counts.\n\n");
         break;
     }
+}
+
+void mx_opts_usage(FILE *f, enum mx_command cmd)
+{
+    usage_head(f, cmd);
     fprintf(f, "options:\n");
     for (size_t i = 0; i < NOPTS; i++) {
         const struct optdef *d = &table[i];
         if (!(d->cmds & cmd_bit(cmd)))
             continue;
-        char lhs[64];
-        if (d->id < 256)
-            snprintf(lhs, sizeof lhs, "-%c, --%s%s%s", d->id, d->name, d->arg ? " " : "",
+        char lhs[64], range[48], extra[96] = "";
+        if (d->letter)
+            snprintf(lhs, sizeof lhs, "-%c, --%s%s%s", d->letter, d->name, d->arg ? " " : "",
                      d->arg ? d->arg : "");
         else
             snprintf(lhs, sizeof lhs, "    --%s%s%s", d->name, d->arg ? " " : "",
                      d->arg ? d->arg : "");
-        fprintf(f, "  %-34s %s\n", lhs, d->help);
+        describe_range(d, range, sizeof range);
+        if (d->dflt && range[0])
+            snprintf(extra, sizeof extra, " (default %s; %s)", d->dflt, range);
+        else if (d->dflt)
+            snprintf(extra, sizeof extra, " (default %s)", d->dflt);
+        fprintf(f, "  %-34s %s%s\n", lhs, d->help, extra);
     }
     if (cmd == MX_CMD_SCAN)
         fprintf(f, "\nexit status: 0 complete, 1 runtime failure, 2 usage error, 3 stopped by the\n"
-                   "watchdog (resumable), 130/143 stopped by SIGINT/SIGTERM (resumable).\n"
+                   "watchdog (resumable), 5 stalled (a bug; resumable), 130/143 stopped by\n"
+                   "SIGINT/SIGTERM (resumable).\n"
                    "See README.md for the columns, findings and statistics.\n");
+    else if (cmd == MX_CMD_CHECK)
+        fprintf(f, "\nexit status: 0 no error finding, 4 an error finding was seen, 1 failure,\n"
+                   "2 usage error.\n");
+    else
+        fprintf(f, "\nexit status by result: 0 pass, 10 fail, 11 softfail, 12 neutral, 13 none,\n"
+                   "14 temperror, 15 permerror; 1 failure, 2 usage error.\n");
 }
+
+/* One line: what is wrong, then where to look. Exit status 2. */
+static int usage_error(enum mx_command cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int usage_error(enum mx_command cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "mxscan %s: ", cmd_name(cmd));
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "; see 'mxscan %s --help'\n", cmd_name(cmd));
+    return MX_EXIT_USAGE;
+}
+
+/* ---- values ---- */
 
 static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 {
@@ -184,11 +241,96 @@ static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
     return true;
 }
 
-static bool parse_checks(const char *s, unsigned *out)
+static void *field(struct mx_opts *o, const struct optdef *d)
 {
+    return (char *)o + d->off;
+}
+
+/* Sets d's field from arg. false with why on a bad value. */
+static bool apply(struct mx_opts *o, const struct optdef *d, const char *arg, char *why,
+                  size_t whylen)
+{
+    char range[48];
+    describe_range(d, range, sizeof range);
+    uint64_t v = 0;
+    switch (d->kind) {
+    case K_FLAG:
+        *(bool *)field(o, d) = true;
+        return true;
+    case K_STR:
+        *(const char **)field(o, d) = arg;
+        return true;
+    case K_CUSTOM:
+        return d->fn(o, d, arg, why, whylen);
+    case K_DBL: {
+        char *end;
+        errno = 0;
+        double r = strtod(arg, &end);
+        if (!*arg || *end || errno || !(r > (double)d->lo && r <= (double)d->hi)) {
+            snprintf(why, whylen, "want a number, %s", range);
+            return false;
+        }
+        *(double *)field(o, d) = r;
+        return true;
+    }
+    default:
+        break;
+    }
+    if (!parse_u64(arg, d->lo, d->hi, &v)) {
+        snprintf(why, whylen, "want a whole number in %s", range);
+        return false;
+    }
+    v *= d->scale;
+    if (d->kind == K_U64)
+        *(uint64_t *)field(o, d) = v;
+    else if (d->kind == K_SIZE)
+        *(size_t *)field(o, d) = (size_t)v;
+    else if (d->kind == K_INT)
+        *(int *)field(o, d) = (int)v;
+    else
+        *(unsigned *)field(o, d) = (unsigned)v;
+    return true;
+}
+
+static bool set_resolvers(struct mx_opts *o, const struct optdef *d, const char *arg, char *why,
+                          size_t whylen)
+{
+    (void)d;
+    o->have_resolver = true;
+    return mx_opts_parse_resolvers(&o->cfg, arg, why, whylen) == MX_OK;
+}
+
+static bool set_shard(struct mx_opts *o, const struct optdef *d, const char *arg, char *why,
+                      size_t whylen)
+{
+    (void)d;
+    unsigned a, b;
+    char tail;
+    if (sscanf(arg, "%u/%u%c", &a, &b, &tail) != 2 || b == 0 || a == 0 || a > b) {
+        snprintf(why, whylen, "want I/N with 1 <= I <= N");
+        return false;
+    }
+    o->cfg.shard_index = a - 1;
+    o->cfg.shard_count = b;
+    return true;
+}
+
+static bool set_allow(struct mx_opts *o, const struct optdef *d, const char *arg, char *why,
+                      size_t whylen)
+{
+    (void)d;
+    return mx_allowlist_parse(&o->cfg.allow, arg, why, whylen) == MX_OK;
+}
+
+static bool set_checks(struct mx_opts *o, const struct optdef *d, const char *arg, char *why,
+                       size_t whylen)
+{
+    (void)d;
+    static const char *const optin[] = {"smtp", "rcpt", "dane", "mta-sts", "tlsrpt",
+                                        "consistency"};
     unsigned c = 0;
     char buf[128];
-    snprintf(buf, sizeof buf, "%s", s);
+    snprintf(buf, sizeof buf, "%s", arg);
     char *save = NULL;
     for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         if (!strcmp(t, "mx"))
@@ -199,12 +341,43 @@ static bool parse_checks(const char *s, unsigned *out)
             c |= MX_CHECK_DMARC;
         else if (!strcmp(t, "default") || !strcmp(t, "all"))
             c |= MX_CHECK_DEFAULT;
-        else
+        else {
+            for (size_t i = 0; i < sizeof optin / sizeof optin[0]; i++)
+                if (!strcmp(t, optin[i])) {
+                    snprintf(why, whylen, "'%s' (an opt-in check of SPEC 1.7) is not in this "
+                                          "version; want mx, spf, dmarc", t);
+                    return false;
+                }
+            snprintf(why, whylen, "unknown check '%s'; want a list of mx, spf, dmarc", t);
             return false;
+        }
     }
-    *out = c | MX_CHECK_MX; /* the MX query is the row's status */
-    return c != 0;
+    if (!c) {
+        snprintf(why, whylen, "want a list of mx, spf, dmarc");
+        return false;
+    }
+    o->cfg.checks = c | MX_CHECK_MX; /* the MX query is the row's status */
+    return true;
 }
+
+static bool set_color(struct mx_opts *o, const struct optdef *d, const char *arg, char *why,
+                      size_t whylen)
+{
+    (void)d;
+    if (!strcmp(arg, "always"))
+        o->cfg.color = true;
+    else if (!strcmp(arg, "never"))
+        o->cfg.color = false;
+    else if (!strcmp(arg, "auto"))
+        o->cfg.color = isatty(STDOUT_FILENO) != 0;
+    else {
+        snprintf(why, whylen, "want auto, always or never");
+        return false;
+    }
+    return true;
+}
+
+/* ---- resolvers ---- */
 
 enum mx_status mx_opts_parse_resolvers(struct mx_config *cfg, const char *s, char *err,
                                        size_t errlen)
@@ -220,7 +393,7 @@ enum mx_status mx_opts_parse_resolvers(struct mx_config *cfg, const char *s, cha
         }
         struct mx_server *sv = &cfg->servers[cfg->nservers];
         char host[128];
-        unsigned long port = 53;
+        uint64_t port = 53;
         char *colon;
         if (t[0] == '[') {
             char *close = strchr(t, ']');
@@ -229,19 +402,15 @@ enum mx_status mx_opts_parse_resolvers(struct mx_config *cfg, const char *s, cha
             *close = 0;
             snprintf(host, sizeof host, "%s", t + 1);
             if (close[1] == ':') {
-                uint64_t p;
-                if (!parse_u64(close + 2, 1, 65535, &p))
+                if (!parse_u64(close + 2, 1, 65535, &port))
                     goto bad;
-                port = (unsigned long)p;
             } else if (close[1]) {
                 goto bad;
             }
         } else if ((colon = strchr(t, ':')) != NULL && strchr(colon + 1, ':') == NULL) {
             *colon = 0;
-            uint64_t p;
-            if (!parse_u64(colon + 1, 1, 65535, &p))
+            if (!parse_u64(colon + 1, 1, 65535, &port))
                 goto bad;
-            port = (unsigned long)p;
             snprintf(host, sizeof host, "%s", t);
         } else {
             snprintf(host, sizeof host, "%s", t);
@@ -301,381 +470,252 @@ enum mx_status mx_opts_system_resolvers(struct mx_config *cfg, const char *path,
     return MX_OK;
 }
 
-static void defaults(struct mx_config *c)
+/* ---- --config ---- */
+
+static char *keep(struct mx_opts *o, char *s)
 {
-    memset(c, 0, sizeof *c);
-    c->zstd_level = 3;
-    c->frame_bytes = 4u << 20;
-    c->frame_ms = 2000;
-    c->timeout_ms = 2000;
-    c->retries = 2;
-    c->rate = 2000;
-    c->concurrency = 1000;
-    c->threads = 2;
-    c->window = 4096;
-    c->reorder = 131072;
-    c->cache_entries = 200000;
-    c->cache_max_age_s = 600;
-    c->checks = MX_CHECK_DEFAULT;
-    c->shard_count = 1;
-    c->watchdog_ratio = 0.5;
-    c->watchdog_backoff_s = 5;
-    c->watchdog_stop_s = 60;
-    c->stall_s = 10;
+    char **n = realloc(o->owned, (o->nowned + 1) * sizeof *o->owned);
+    if (!n) {
+        free(s);
+        return NULL;
+    }
+    o->owned = n;
+    o->owned[o->nowned++] = s;
+    return s;
 }
 
-/* Reads "name value" lines into extra arguments placed before argv's. */
+/* One "name value" line as "--name" [value] arguments; false when empty. */
+static bool config_line(char *p, char **name, char **val)
+{
+    while (*p == ' ' || *p == '\t')
+        p++;
+    p[strcspn(p, "\r\n")] = 0;
+    if (!*p || *p == '#')
+        return false;
+    char *sp = p + strcspn(p, " \t=");
+    *val = NULL;
+    if (*sp) {
+        *sp++ = 0;
+        while (*sp == ' ' || *sp == '\t' || *sp == '=')
+            sp++;
+        *val = *sp ? sp : NULL;
+    }
+    *name = p;
+    return true;
+}
+
+/* Reads "name value" lines into arguments placed before argv's, so that
+ * the command line wins. */
 static int load_config(struct mx_opts *o, const char *path, int *argc, char ***argv)
 {
     FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "mxscan: cannot read config %s: %s\n", path, strerror(errno));
-        return MX_EXIT_USAGE;
-    }
+    if (!f)
+        return usage_error(o->cmd, "cannot read the config file %s: %s", path, strerror(errno));
     size_t cap = (size_t)*argc + 128, n = 0;
     char **nv = calloc(cap, sizeof *nv);
+    if (!nv || !keep(o, (char *)nv)) {
+        fclose(f);
+        return usage_error(o->cmd, "out of memory reading %s", path);
+    }
     char line[1024];
-    unsigned ln = 0;
     nv[n++] = (*argv)[0];
     while (fgets(line, sizeof line, f)) {
-        ln++;
-        char *p = line;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        p[strcspn(p, "\r\n")] = 0;
-        if (!*p || *p == '#')
+        char *name, *val;
+        if (!config_line(line, &name, &val))
             continue;
-        char *sp = p + strcspn(p, " \t=");
-        char *val = NULL;
-        if (*sp) {
-            *sp++ = 0;
-            while (*sp == ' ' || *sp == '\t' || *sp == '=')
-                sp++;
-            val = *sp ? sp : NULL;
-        }
         if (n + 2 + (size_t)*argc > cap) { /* room for this line, argv's and the NULL */
-            fprintf(stderr, "mxscan: %s: too many lines\n", path);
             fclose(f);
-            free(nv);
-            return MX_EXIT_USAGE;
+            return usage_error(o->cmd, "%s: too many lines", path);
         }
-        size_t l = strlen(p) + 3;
-        char *opt = malloc(l);
-        snprintf(opt, l, "--%s", p);
-        o->owned = realloc(o->owned, (o->nowned + 2) * sizeof *o->owned);
-        o->owned[o->nowned++] = opt;
+        size_t l = strlen(name) + 3;
+        char *opt = keep(o, malloc(l));
+        char *v = val ? keep(o, strdup(val)) : NULL;
+        if (!opt || (val && !v)) {
+            fclose(f);
+            return usage_error(o->cmd, "out of memory reading %s", path);
+        }
+        snprintf(opt, l, "--%s", name);
         nv[n++] = opt;
-        if (val) {
-            char *v = strdup(val);
-            o->owned[o->nowned++] = v;
+        if (v)
             nv[n++] = v;
-        }
-        (void)ln;
     }
     fclose(f);
     for (int i = 1; i < *argc; i++)
         nv[n++] = (*argv)[i];
     nv[n] = NULL;
-    o->owned = realloc(o->owned, (o->nowned + 1) * sizeof *o->owned);
-    o->owned[o->nowned++] = (char *)nv;
     *argc = (int)n;
     *argv = nv;
     return 0;
 }
 
-static int usage_error(enum mx_command cmd, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int usage_error(enum mx_command cmd, const char *fmt, ...)
+/* A --config option is applied first, wherever it stands. */
+static int find_config(struct mx_opts *o, int *argc, char ***argv)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "mxscan: ");
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n\n");
-    mx_opts_usage(stderr, cmd);
-    return MX_EXIT_USAGE;
+    for (int i = 1; i < *argc; i++) {
+        const char *cf = NULL;
+        if (strcmp((*argv)[i], "--config") == 0 && i + 1 < *argc)
+            cf = (*argv)[i + 1];
+        else if (strncmp((*argv)[i], "--config=", 9) == 0)
+            cf = (*argv)[i] + 9;
+        if (cf)
+            return load_config(o, cf, argc, argv);
+    }
+    return 0;
+}
+
+/* ---- parsing ---- */
+
+static int defaults(struct mx_opts *o)
+{
+    struct mx_config *c = &o->cfg;
+    char why[MX_ERRLEN];
+    c->shard_count = 1;
+    for (size_t i = 0; i < NOPTS; i++)
+        if (table[i].dflt && !apply(o, &table[i], table[i].dflt, why, sizeof why))
+            return usage_error(o->cmd, "bad default of --%s: %s", table[i].name, why);
+    if (o->cmd != MX_CMD_SCAN) { /* a few names: one worker, no frames */
+        c->threads = 1;
+        c->window = 64;
+        c->frame_ms = 0;
+    }
+    return 0;
+}
+
+/* getopt_long's table and short-option string for cmd. */
+static void build_getopt(enum mx_command cmd, struct option *lo, char *shorts, size_t slen)
+{
+    size_t nl = 0, ns = 0;
+    shorts[ns++] = '+';
+    for (size_t i = 0; i < NOPTS; i++) {
+        if (!(table[i].cmds & cmd_bit(cmd)))
+            continue;
+        lo[nl].name = table[i].name;
+        lo[nl].has_arg = table[i].arg ? required_argument : no_argument;
+        lo[nl].flag = NULL;
+        lo[nl].val = 256 + (int)i;
+        nl++;
+        if (table[i].letter && ns + 3 < slen) {
+            shorts[ns++] = table[i].letter;
+            if (table[i].arg)
+                shorts[ns++] = ':';
+        }
+    }
+    shorts[ns] = 0;
+    memset(&lo[nl], 0, sizeof lo[nl]);
+}
+
+static const struct optdef *by_letter(int ch)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (table[i].letter == ch)
+            return &table[i];
+    return NULL;
+}
+
+/* The option getopt stopped at, for the message. */
+static int bad_option(struct mx_opts *o, int argc, char **argv)
+{
+    const char *what = optind - 1 < argc ? argv[optind - 1] : "?";
+    if (optopt && optopt < 256) {
+        const struct optdef *d = by_letter(optopt);
+        if (d && d->arg && (d->cmds & cmd_bit(o->cmd)))
+            return usage_error(o->cmd, "-%c needs a value (%s)", optopt, d->arg);
+        return usage_error(o->cmd, "unknown option -%c", optopt);
+    }
+    if (optopt >= 256) {
+        const struct optdef *d = &table[optopt - 256];
+        return usage_error(o->cmd, "--%s needs a value (%s)", d->name, d->arg);
+    }
+    for (size_t i = 0; i < NOPTS; i++) {
+        size_t l = strlen(table[i].name);
+        if (!strncmp(what, "--", 2) && !strncmp(what + 2, table[i].name, l) &&
+            (what[2 + l] == 0 || what[2 + l] == '=') && !(table[i].cmds & cmd_bit(o->cmd)))
+            return usage_error(o->cmd, "%s is not an option of 'mxscan %s'", what,
+                               cmd_name(o->cmd));
+    }
+    return usage_error(o->cmd, "unknown option %s", what);
+}
+
+/* Options and positional arguments (options may follow the inputs; after
+ * "--" everything is an input, even "-x"). */
+static int parse_args(struct mx_opts *o, int argc, char **argv)
+{
+    struct option lo[NOPTS + 1];
+    char shorts[64];
+    build_getopt(o->cmd, lo, shorts, sizeof shorts);
+    optind = 0; /* 0, not 1: glibc then forgets the previous parse's state */
+    opterr = 0;
+    o->args = calloc((size_t)argc + 1, sizeof *o->args);
+    if (!o->args)
+        return usage_error(o->cmd, "out of memory");
+    for (;;) {
+        int before = optind;
+        int ch = getopt_long(argc, argv, shorts, lo, NULL);
+        if (ch == -1) {
+            if (optind > before && optind > 1 && strcmp(argv[optind - 1], "--") == 0) {
+                while (optind < argc)
+                    o->args[o->nargs++] = argv[optind++];
+                break;
+            }
+            if (optind >= argc)
+                break;
+            o->args[o->nargs++] = argv[optind++];
+            continue;
+        }
+        if (ch == '?' || ch == ':')
+            return bad_option(o, argc, argv);
+        const struct optdef *d = ch >= 256 ? &table[ch - 256] : by_letter(ch);
+        char why[MX_ERRLEN];
+        if (!d)
+            return bad_option(o, argc, argv);
+        if (!apply(o, d, optarg, why, sizeof why))
+            return usage_error(o->cmd, "--%s '%s': %s", d->name, optarg, why);
+    }
+    return 0;
+}
+
+/* What an option cannot say alone. */
+static int cross_checks(struct mx_opts *o)
+{
+    struct mx_config *c = &o->cfg;
+    char err[MX_ERRLEN];
+    if (o->nargs == 0)
+        return usage_error(o->cmd, "%s", o->cmd == MX_CMD_SCAN ? "no INPUT given ('-' reads stdin)"
+                                                               : "no DOMAIN given");
+    if (o->cmd == MX_CMD_SPF && !o->spf_ip)
+        return usage_error(o->cmd, "%s", "--ip ADDR is required");
+    if (c->threads > c->concurrency)
+        c->threads = c->concurrency;
+    if (!o->have_resolver &&
+        mx_opts_system_resolvers(c, "/etc/resolv.conf", err, sizeof err) != MX_OK)
+        return usage_error(o->cmd, "%s", err);
+    if (o->cmd == MX_CMD_SCAN) {
+        c->inputs = o->args;
+        c->ninputs = o->nargs;
+        if (!c->output)
+            return usage_error(o->cmd, "%s", "no --output FILE given ('-' for stdout)");
+        if (c->resume && strcmp(c->output, "-") == 0)
+            return usage_error(o->cmd, "%s", "--resume needs an output file, not stdout");
+    }
+    return 0;
 }
 
 int mx_opts_parse(struct mx_opts *o, enum mx_command cmd, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
     o->cmd = cmd;
-    struct mx_config *c = &o->cfg;
-    defaults(c);
-    if (cmd != MX_CMD_SCAN) {
-        c->threads = 1;
-        c->window = 64;
-        c->frame_ms = 0;
+    int rc = defaults(o);
+    if (!rc)
+        rc = find_config(o, &argc, &argv);
+    if (!rc)
+        rc = parse_args(o, argc, argv);
+    if (rc)
+        return rc;
+    if (o->help) {
+        mx_opts_usage(stdout, cmd);
+        return -1;
     }
-    /* A --config option is applied first, wherever it stands. */
-    for (int i = 1; i < argc; i++) {
-        const char *cf = NULL;
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            cf = argv[i + 1];
-        else if (strncmp(argv[i], "--config=", 9) == 0)
-            cf = argv[i] + 9;
-        if (cf) {
-            int rc = load_config(o, cf, &argc, &argv);
-            if (rc)
-                return rc;
-            break;
-        }
-    }
-    struct option lo[NOPTS + 1];
-    char shorts[32] = "+";
-    size_t nl = 0;
-    for (size_t i = 0; i < NOPTS; i++) {
-        if (!(table[i].cmds & cmd_bit(cmd)))
-            continue;
-        lo[nl].name = table[i].name;
-        lo[nl].has_arg = table[i].has_arg ? required_argument : no_argument;
-        lo[nl].flag = NULL;
-        lo[nl].val = table[i].id;
-        nl++;
-        if (table[i].id < 256) {
-            size_t l = strlen(shorts);
-            shorts[l] = (char)table[i].id;
-            shorts[l + 1] = table[i].has_arg ? ':' : 0;
-            shorts[l + 2] = 0;
-        }
-    }
-    memset(&lo[nl], 0, sizeof lo[nl]);
-    optind = 0; /* 0, not 1: glibc then forgets the previous parse's state */
-    opterr = 0;
-    bool have_resolver = false;
-    char err[MX_ERRLEN];
-    uint64_t v;
-    int ch;
-    /* Options may follow the positional arguments: collect those. */
-    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    size_t npos = 0;
-    for (;;) {
-        int before = optind;
-        ch = getopt_long(argc, argv, shorts, lo, NULL);
-        if (ch == -1) {
-            if (optind > before && optind > 1 && strcmp(argv[optind - 1], "--") == 0) {
-                while (optind < argc) /* "--": the rest are inputs, even "-x" */
-                    pos[npos++] = argv[optind++];
-                break;
-            }
-            if (optind < argc) {
-                pos[npos++] = argv[optind++];
-                continue;
-            }
-            break;
-        }
-        switch (ch) {
-        case O_HELP:
-            mx_opts_usage(stdout, cmd);
-            free(pos);
-            return -1;
-        case O_RESOLVER:
-            if (mx_opts_parse_resolvers(c, optarg, err, sizeof err) != MX_OK) {
-                free(pos);
-                return usage_error(cmd, "%s", err);
-            }
-            have_resolver = true;
-            break;
-        case O_OUTPUT:
-            c->output = optarg;
-            break;
-        case O_STATS:
-            c->stats_path = optarg;
-            break;
-        case O_STATUS_FILE:
-            c->status_file = optarg;
-            break;
-        case O_RATE:
-            if (!parse_u64(optarg, 0, 10000000, &c->rate))
-                goto badnum;
-            break;
-        case O_CONC:
-            if (!parse_u64(optarg, 1, 100000, &v))
-                goto badnum;
-            c->concurrency = (unsigned)v;
-            break;
-        case O_THREADS:
-            if (!parse_u64(optarg, 1, 64, &v))
-                goto badnum;
-            c->threads = (unsigned)v;
-            break;
-        case O_TIMEOUT:
-            if (!parse_u64(optarg, 10, 60000, &v))
-                goto badnum;
-            c->timeout_ms = (unsigned)v;
-            break;
-        case O_RETRIES:
-            if (!parse_u64(optarg, 0, 20, &v))
-                goto badnum;
-            c->retries = (unsigned)v;
-            break;
-        case O_SHARD: {
-            unsigned a, b;
-            char tail;
-            if (sscanf(optarg, "%u/%u%c", &a, &b, &tail) != 2 || b == 0 || a == 0 || a > b) {
-                free(pos);
-                return usage_error(cmd, "bad --shard '%s': want I/N with 1 <= I <= N", optarg);
-            }
-            c->shard_index = a - 1;
-            c->shard_count = b;
-            break;
-        }
-        case O_ALLOW:
-            if (mx_allowlist_parse(&c->allow, optarg, err, sizeof err) != MX_OK) {
-                free(pos);
-                return usage_error(cmd, "--allow-address: %s", err);
-            }
-            break;
-        case O_RESUME:
-            c->resume = true;
-            break;
-        case O_CHECKS:
-            if (strstr(optarg, "smtp") || strstr(optarg, "rcpt") || strstr(optarg, "dane") ||
-                strstr(optarg, "mta-sts") || strstr(optarg, "tlsrpt")) {
-                free(pos);
-                return usage_error(cmd,
-                                   "--checks '%s': the opt-in checks of SPEC 1.7 (SMTP probe, "
-                                   "MTA-STS, TLS-RPT, DANE) are not implemented in this version; "
-                                   "use mx, spf, dmarc",
-                                   optarg);
-            }
-            if (!parse_checks(optarg, &c->checks)) {
-                free(pos);
-                return usage_error(cmd, "bad --checks '%s': want a list of mx, spf, dmarc",
-                                   optarg);
-            }
-            break;
-        case O_CACHE:
-            if (!parse_u64(optarg, 64, 100000000, &v))
-                goto badnum;
-            c->cache_entries = (size_t)v;
-            break;
-        case O_CACHE_AGE:
-            if (!parse_u64(optarg, 0, 86400 * 7, &v))
-                goto badnum;
-            c->cache_max_age_s = (unsigned)v;
-            break;
-        case O_WINDOW:
-            if (!parse_u64(optarg, 1, 1000000, &v))
-                goto badnum;
-            c->window = (unsigned)v;
-            break;
-        case O_REORDER:
-            if (!parse_u64(optarg, 1, 10000000, &v))
-                goto badnum;
-            c->reorder = (unsigned)v;
-            break;
-        case O_ZLEVEL:
-            if (!parse_u64(optarg, 1, 19, &v))
-                goto badnum;
-            c->zstd_level = (int)v;
-            break;
-        case O_FRAME_MB:
-            if (!parse_u64(optarg, 1, 4096, &v))
-                goto badnum;
-            c->frame_bytes = v << 20;
-            break;
-        case O_CKPT:
-            if (!parse_u64(optarg, 1, 3600, &v))
-                goto badnum;
-            c->frame_ms = (unsigned)v * 1000u;
-            break;
-        case O_PROVIDERS:
-            c->providers_path = optarg;
-            break;
-        case O_WD_RATIO: {
-            char *end;
-            double r = strtod(optarg, &end);
-            if (*end || !(r > 0.0 && r <= 1.0)) {
-                free(pos);
-                return usage_error(cmd, "bad --watchdog-ratio '%s': want 0 < R <= 1", optarg);
-            }
-            c->watchdog_ratio = r;
-            break;
-        }
-        case O_WD_BACKOFF:
-            if (!parse_u64(optarg, 0, 3600, &v))
-                goto badnum;
-            c->watchdog_backoff_s = (unsigned)v;
-            break;
-        case O_WD_STOP:
-            if (!parse_u64(optarg, 0, 86400, &v))
-                goto badnum;
-            c->watchdog_stop_s = (unsigned)v;
-            break;
-        case O_STALL:
-            if (!parse_u64(optarg, 1, 86400, &v))
-                goto badnum;
-            c->stall_s = (unsigned)v;
-            break;
-        case O_PROGRESS:
-            c->progress = true;
-            break;
-        case O_QUIET:
-            c->quiet = true;
-            break;
-        case O_CONFIG:
-            break; /* handled above */
-        case O_IP:
-            o->spf_ip = optarg;
-            break;
-        case O_SENDER:
-            o->spf_sender = optarg;
-            break;
-        case O_HELO:
-            o->spf_helo = optarg;
-            break;
-        case O_COLOR:
-            if (!strcmp(optarg, "always"))
-                c->color = true;
-            else if (!strcmp(optarg, "never"))
-                c->color = false;
-            else if (!strcmp(optarg, "auto"))
-                c->color = isatty(STDOUT_FILENO) != 0;
-            else {
-                free(pos);
-                return usage_error(cmd, "bad --color '%s': auto, always or never", optarg);
-            }
-            break;
-        default:
-            free(pos);
-            if (optopt >= 256 || optopt == 0)
-                return usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
-            {
-                char s[3] = {'-', (char)optopt, 0};
-                return usage_error(cmd, "unknown or incomplete option '%s'", s);
-            }
-        }
-        continue;
-    badnum:
-        free(pos);
-        return usage_error(cmd, "bad number '%s' (see the option's range in --help)", optarg);
-    }
-    o->args = pos;
-    o->nargs = npos;
-    if (npos == 0) {
-        free(pos);
-        o->args = NULL;
-        return usage_error(cmd, "%s", cmd == MX_CMD_SCAN ? "no INPUT given ('-' reads stdin)"
-                                                         : "no DOMAIN given");
-    }
-    if (cmd == MX_CMD_SPF && !o->spf_ip)
-        return usage_error(cmd, "%s", "--ip ADDR is required");
-    if (c->threads > c->concurrency)
-        c->threads = c->concurrency;
-    if (!have_resolver &&
-        mx_opts_system_resolvers(c, "/etc/resolv.conf", err, sizeof err) != MX_OK)
-        return usage_error(cmd, "%s", err);
-    if (cmd == MX_CMD_SCAN) {
-        c->inputs = o->args;
-        c->ninputs = o->nargs;
-        if (!c->output)
-            return usage_error(cmd, "%s", "no --output FILE given ('-' for stdout)");
-        if (c->resume && strcmp(c->output, "-") == 0)
-            return usage_error(cmd, "%s", "--resume needs an output file, not stdout");
-    }
-    return 0;
+    return cross_checks(o);
 }
 
 void mx_opts_free(struct mx_opts *o)
@@ -685,4 +725,6 @@ void mx_opts_free(struct mx_opts *o)
     free(o->owned);
     free(o->args);
     o->args = NULL;
+    o->owned = NULL;
+    o->nowned = 0;
 }

@@ -35,6 +35,13 @@ uint64_t mx_auth_now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+unsigned mx_auth_max_ms(const struct mx_auth *m)
+{
+    double per_try = m->cfg.timeout_ms + 1000.0 / m->cfg.server_qps;
+    double ms = (m->cfg.tries + 1) * per_try;
+    return ms > 3600000 ? 3600000u : (unsigned)ms;
+}
+
 /* ---- results out ---- */
 
 static void deliver(struct mx_auth *m, struct mx_auth_req *req, const struct mx_auth_result *r)

@@ -145,6 +145,8 @@ struct mx_auth {
 };
 
 uint64_t mx_auth_now_us(void);
+/* The longest one question may take (provider.c: the engine's max_ms). */
+unsigned mx_auth_max_ms(const struct mx_auth *m);
 static inline void mx_auth_bump(_Atomic uint64_t *c)
 {
     atomic_fetch_add_explicit(c, 1, memory_order_relaxed);

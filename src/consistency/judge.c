@@ -130,84 +130,64 @@ static int find_av(const struct mx_cons_verdict *v, const struct mx_ip *ip)
     return -1;
 }
 
-void mx_cons_judge(const struct mx_cons_ns *ns, size_t nns, struct mx_cons_verdict *out)
+/* Adds the addresses of one NS name (smallest first, each address once
+ * over all names); true when the name is lame. */
+static bool judge_name(const struct mx_cons_ns *name, unsigned ni, struct mx_cons_verdict *out)
 {
-    memset(out, 0, sizeof *out);
-    unsigned n = nns > MX_CONS_NS_MAX ? MX_CONS_NS_MAX : (unsigned)nns;
-    out->cut = nns > MX_CONS_NS_MAX;
-    out->nns = n;
-    out->judged = n > 0;
-    for (unsigned i = 0; i < n; i++)
-        out->ns_order[i] = i;
-    sort_idx(out->ns_order, n, ns);
-
-    for (unsigned k = 0; k < n; k++) {
-        unsigned ni = out->ns_order[k];
-        const struct mx_cons_ns *name = &ns[ni];
-        bool lame_name = false;
-        if (name->naddrs == 0) {
-            if (name->state != MX_CONS_NS_LOOKUP_FAILED) {
-                lame_name = true; /* no address: NO_ADDRESS (or ADDRESSES with none) */
-                out->lame = true;
-            }
-            out->lame_names += lame_name;
+    if (name->naddrs == 0)
+        return name->state != MX_CONS_NS_LOOKUP_FAILED; /* no address */
+    bool lame = false;
+    const struct mx_cons_addr *last = NULL;
+    for (;;) {
+        const struct mx_cons_addr *next = NULL;
+        for (size_t j = 0; j < name->naddrs; j++) {
+            const struct mx_cons_addr *a = &name->addrs[j];
+            if (last && ip_cmp(&a->ip, &last->ip) <= 0)
+                continue;
+            if (!next || ip_cmp(&a->ip, &next->ip) < 0)
+                next = a;
+        }
+        if (!next)
+            return lame;
+        last = next;
+        int seen = find_av(out, &next->ip);
+        if (seen >= 0) {
+            lame = lame || lame_state(out->av[seen].state);
             continue;
         }
-        /* this name's addresses, smallest first, each once */
-        const struct mx_cons_addr *last = NULL;
-        for (;;) {
-            const struct mx_cons_addr *next = NULL;
-            for (size_t j = 0; j < name->naddrs; j++) {
-                const struct mx_cons_addr *a = &name->addrs[j];
-                if (last && ip_cmp(&a->ip, &last->ip) <= 0)
-                    continue;
-                if (!next || ip_cmp(&a->ip, &next->ip) < 0)
-                    next = a;
-            }
-            if (!next)
-                break;
-            last = next;
-            int seen = find_av(out, &next->ip);
-            enum mx_cons_state st;
-            if (seen >= 0) {
-                st = out->av[seen].state;
-            } else if (out->nav == MX_CONS_ADDR_MAX) {
-                out->cut = true;
-                continue;
-            } else {
-                struct mx_cons_av *av = &out->av[out->nav++];
-                av->in = next;
-                av->ns = ni;
-                av->state = st = addr_state(next);
-                av->mx_set = -1;
-                av->serial_set = -1;
-                av->mx_auth = mx_counts(&next->mx);
-                const struct mx_auth_reply *soa = &next->soa;
-                struct mx_rdata rd;
-                if (soa->outcome == MX_AUTH_ANSWERED && soa->aa && soa->rc == MX_RC_NOERROR &&
-                    soa->ans && mx_answer_get(soa->ans, 0, &rd)) {
-                    av->soa_auth = true;
-                    av->serial = rd.serial;
-                }
-                if (st == MX_CONS_AUTH)
-                    out->authoritative++;
-                if (st != MX_CONS_NOT_ALLOWED && st != MX_CONS_UNKNOWN)
-                    out->asked++;
-            }
-            if (lame_state(st)) {
-                lame_name = true;
-                out->lame = true;
-            }
+        if (out->nav == MX_CONS_ADDR_MAX) {
+            out->cut = true;
+            continue;
         }
-        out->lame_names += lame_name;
+        struct mx_cons_av *av = &out->av[out->nav++];
+        av->in = next;
+        av->ns = ni;
+        av->state = addr_state(next);
+        av->mx_set = -1;
+        av->serial_set = -1;
+        av->mx_auth = mx_counts(&next->mx);
+        const struct mx_auth_reply *soa = &next->soa;
+        struct mx_rdata rd;
+        if (soa->outcome == MX_AUTH_ANSWERED && soa->aa && soa->rc == MX_RC_NOERROR && soa->ans &&
+            mx_answer_get(soa->ans, 0, &rd)) {
+            av->soa_auth = true;
+            av->serial = rd.serial;
+        }
+        out->authoritative += av->state == MX_CONS_AUTH;
+        out->asked += av->state != MX_CONS_NOT_ALLOWED && av->state != MX_CONS_UNKNOWN;
+        lame = lame || lame_state(av->state);
     }
+}
 
-    /* group the authoritative MX answers and serials */
+/* Groups the authoritative MX answers by set and the serials by value. */
+static void group(struct mx_cons_verdict *out)
+{
     for (unsigned i = 0; i < out->nav; i++) {
         struct mx_cons_av *av = &out->av[i];
         if (av->mx_auth) {
             unsigned g = 0;
-            while (g < out->nmx_sets && !mx_same(&out->av[out->mx_sets[g].first].in->mx, &av->in->mx))
+            while (g < out->nmx_sets &&
+                   !mx_same(&out->av[out->mx_sets[g].first].in->mx, &av->in->mx))
                 g++;
             if (g == out->nmx_sets)
                 out->mx_sets[out->nmx_sets++].first = i;
@@ -224,6 +204,26 @@ void mx_cons_judge(const struct mx_cons_ns *ns, size_t nns, struct mx_cons_verdi
             av->serial_set = (int)g;
         }
     }
+}
+
+void mx_cons_judge(const struct mx_cons_ns *ns, size_t nns, struct mx_cons_verdict *out)
+{
+    memset(out, 0, sizeof *out);
+    unsigned n = nns > MX_CONS_NS_MAX ? MX_CONS_NS_MAX : (unsigned)nns;
+    out->cut = nns > MX_CONS_NS_MAX;
+    out->nns = n;
+    out->judged = n > 0;
+    for (unsigned i = 0; i < n; i++)
+        out->ns_order[i] = i;
+    sort_idx(out->ns_order, n, ns);
+    for (unsigned k = 0; k < n; k++) {
+        unsigned ni = out->ns_order[k];
+        if (judge_name(&ns[ni], ni, out)) {
+            out->lame = true;
+            out->lame_names++;
+        }
+    }
+    group(out);
     out->mx_inconsistent = out->nmx_sets > 1;
     out->serial_mismatch = out->nserials > 1;
 }

@@ -39,6 +39,26 @@ struct mx_answer *mx_answer_failure(enum mx_rc rc, uint16_t qtype)
     return mx_answer_new(rc, qtype, 0, false);
 }
 
+struct mx_answer *mx_answer_blob(uint16_t qtype, const void *data, size_t len)
+{
+    if (len > MX_ANSWER_MAX * 4)
+        return NULL;
+    struct mx_answer *a = malloc(sizeof *a + len);
+    if (!a)
+        return NULL;
+    memset(a, 0, sizeof *a);
+    a->rc = MX_RC_NOERROR;
+    a->qtype = qtype;
+    a->size = a->cap = (uint32_t)len;
+    memcpy(a->data, data, len);
+    return a;
+}
+
+const void *mx_answer_blob_data(const struct mx_answer *a, size_t len)
+{
+    return a && a->rc == MX_RC_NOERROR && a->size >= len && a->count == 0 ? a->data : NULL;
+}
+
 /* Makes room for n more bytes; false (and truncated set) past MX_ANSWER_MAX. */
 static bool reserve(struct mx_answer **ap, size_t n)
 {

@@ -22,7 +22,8 @@ static void batch_done(void *ud, struct mx_record *rec)
 }
 
 enum mx_status mx_engine_run_all(const struct mx_config *cfg, struct mx_record *recs, size_t n,
-                                 mx_analysis_fn analyze, void *aud, char *err, size_t errlen)
+                                 mx_analysis_fn analyze, void *aud, struct mx_counters *counters,
+                                 char *err, size_t errlen)
 {
     struct batch b = {.left = 0};
     struct mx_engine *eng = NULL;
@@ -44,6 +45,9 @@ enum mx_status mx_engine_run_all(const struct mx_config *cfg, struct mx_record *
             pthread_cond_wait(&b.cond, &b.lock);
         pthread_mutex_unlock(&b.lock);
         mx_engine_close(eng);
+        mx_engine_join(eng);
+        if (counters)
+            mx_engine_counters(eng, counters);
     }
     mx_engine_destroy(eng); /* joins the workers */
     pthread_mutex_destroy(&b.lock);

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mx/hash.h"
 #include "mx/cache.h"
+#include "mx/hash.h"
 
 #define NSHARDS 64 /* the shard is the hash's low 6 bits ... */
 #define BUCKET_SHIFT 32 /* ... and the bucket its high bits: two independent choices */

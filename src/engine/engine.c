@@ -54,6 +54,7 @@ struct worker {
     struct mx_record *act_head; /* active records (for the stall report) */
     struct mx_centry *sq_head, *sq_tail;
     unsigned sq_len;
+    struct mx_centry *xq_head, *xq_tail; /* requests for providers, not yet handed on */
     unsigned inflight, cap;
     unsigned active;
     uint16_t next_id;
@@ -96,6 +97,9 @@ struct mx_engine {
     atomic_bool aborted;
     atomic_uint dump_gen;
     _Atomic uint64_t completions; /* counted only when a fault is armed */
+    struct mx_ext_provider ext[MX_EXT_MAX];
+    unsigned next;
+    _Atomic uint64_t ext_inflight, ext_done;
     struct faults fault;
     pthread_mutex_t xlock;        /* workers that exited: xcount, under xlock */
     pthread_cond_t xcond;
@@ -333,6 +337,86 @@ static void send_some(struct worker *w, uint64_t now)
     }
 }
 
+/* ---- requests for providers (engine.h: look-ups that are not DNS) ---- */
+
+struct mx_ext_req {
+    struct mx_engine *eng;
+    struct mx_centry *e;
+};
+
+static void xq_push(struct worker *w, struct mx_centry *e)
+{
+    e->qnext = NULL;
+    if (w->xq_tail)
+        w->xq_tail->qnext = e;
+    else
+        w->xq_head = e;
+    w->xq_tail = e;
+}
+
+static const struct mx_ext_provider *provider_for(const struct mx_engine *eng, uint16_t qtype)
+{
+    for (unsigned i = 0; i < eng->next; i++)
+        if (eng->ext[i].qtype == qtype)
+            return &eng->ext[i];
+    return NULL;
+}
+
+/* Hands the queued requests to their providers (in the worker's loop, never
+ * inside an analysis: a provider may answer at once). */
+static void submit_ext(struct worker *w)
+{
+    struct mx_engine *eng = w->eng;
+    while (w->xq_head) {
+        struct mx_centry *e = w->xq_head;
+        w->xq_head = e->qnext;
+        if (!w->xq_head)
+            w->xq_tail = NULL;
+        e->qnext = NULL;
+        const struct mx_ext_provider *p = provider_for(eng, e->qtype);
+        struct mx_ext_req *req = p ? malloc(sizeof *req) : NULL;
+        if (!req) {
+            complete_failure(w, e, MX_RC_OTHER);
+            continue;
+        }
+        req->eng = eng;
+        req->e = e;
+        atomic_fetch_add_explicit(&eng->ext_inflight, 1, memory_order_relaxed);
+        p->submit(p->ctx, e->name, e->qtype, req);
+    }
+}
+
+enum mx_status mx_engine_add_provider(struct mx_engine *e, const struct mx_ext_provider *p)
+{
+    if (e->next >= MX_EXT_MAX || p->qtype < MX_QT_EXT || provider_for(e, p->qtype))
+        return MX_EINVAL;
+    e->ext[e->next++] = *p;
+    return MX_OK;
+}
+
+void mx_engine_ext_complete(struct mx_ext_req *req, struct mx_answer *ans)
+{
+    struct mx_engine *eng = req->eng;
+    struct mx_centry *e = req->e;
+    free(req);
+    if (!ans)
+        ans = mx_answer_failure(MX_RC_OTHER, e->qtype);
+    if (!ans) {
+        mx_centry_unref(e); /* out of memory: the record ends by the stall rules */
+        return;
+    }
+    struct mx_waiter *h = mx_cache_complete(eng->cache, e, ans, mx_now_ms());
+    while (h) { /* not a worker's thread: every waiter goes through its mailbox */
+        struct mx_waiter *n = h->next;
+        struct mx_record *rec = h->rec;
+        mail_note(&eng->w[rec->worker], h);
+        h = n;
+    }
+    mx_centry_unref(e);
+    atomic_fetch_sub_explicit(&eng->ext_inflight, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&eng->ext_done, 1, memory_order_relaxed);
+}
+
 /* ---- the oracle records see ---- */
 
 struct octx {
@@ -365,7 +449,9 @@ static const struct mx_answer *oracle_get(void *ud, const char *name, uint16_t q
     if (!e)
         return w->overflow_answer;
     rec->nheld++;
-    if (created) {
+    if (created && qtype >= MX_QT_EXT) {
+        xq_push(w, e);
+    } else if (created) {
         rec->queries++;
         e->attempt = 0;
         e->server = (uint8_t)(w->next_id % w->nch);
@@ -564,6 +650,7 @@ static void *worker_main(void *arg)
         }
         uint64_t now = mx_now_ms();
         send_some(w, now);
+        submit_ext(w);
         if (atomic_load(&eng->closed) && w->active == 0 && !w->ready_head) {
             pthread_mutex_lock(&w->mlock);
             bool empty = !w->in_head && !w->notes;
@@ -858,6 +945,10 @@ void mx_engine_destroy(struct mx_engine *e)
         struct mx_centry *q;
         while ((q = sq_pop(w)) != NULL)
             mx_centry_unref(q);
+        while ((q = w->xq_head) != NULL) {
+            w->xq_head = q->qnext;
+            mx_centry_unref(q);
+        }
         mx_sockio_destroy(w->io);
         if (w->epfd >= 0)
             close(w->epfd);
@@ -896,6 +987,11 @@ void mx_engine_counters(struct mx_engine *e, struct mx_counters *out)
         for (int r = 0; r < MX_RC_COUNT; r++)
             out->rcode[r] += atomic_load_explicit(&w->c_rcode[r], memory_order_relaxed);
     }
+    out->ext_inflight = atomic_load_explicit(&e->ext_inflight, memory_order_relaxed);
+    out->ext_done = atomic_load_explicit(&e->ext_done, memory_order_relaxed);
+    for (unsigned i = 0; i < e->next; i++)
+        if (e->ext[i].max_ms > out->ext_max_ms)
+            out->ext_max_ms = e->ext[i].max_ms;
 }
 
 void mx_engine_cache_stats(struct mx_engine *e, struct mx_cache_stats *out)

@@ -36,6 +36,7 @@
 
 #include "mx/hash.h"
 #include "mx/input.h"
+#include "mx/text.h"
 
 #define CHUNK (64u * 1024u)
 
@@ -84,11 +85,6 @@ struct mx_input {
     _Atomic uint64_t consumed;   /* ... up to the last line returned (about) */
     uint64_t bytes_total;
 };
-
-static bool is_ws(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
 
 static const char *display(const char *path)
 {
@@ -443,7 +439,7 @@ static void append(struct mx_input *in, const unsigned char *p, size_t n)
         return;
     in->line_cut = true;
     for (size_t i = take; i < n && in->tail_first_nb < 0; i++)
-        if (!is_ws(p[i]))
+        if (!mx_is_space(p[i]))
             in->tail_first_nb = p[i];
 }
 
@@ -503,7 +499,7 @@ static enum mx_status physical_line(struct mx_input *in, char *err, size_t errle
 static int first_nonblank(const struct mx_input *in)
 {
     for (size_t i = 0; i < in->line_len; i++)
-        if (!is_ws((unsigned char)in->line[i]))
+        if (!mx_is_space((unsigned char)in->line[i]))
             return (unsigned char)in->line[i];
     return in->line_cut ? in->tail_first_nb : -1;
 }
@@ -558,9 +554,9 @@ static bool is_header_name(const char *s, size_t n)
     char buf[8];
     size_t b = 0;
     size_t e = n;
-    while (b < e && is_ws((unsigned char)s[b]))
+    while (b < e && mx_is_space((unsigned char)s[b]))
         b++;
-    while (e > b && is_ws((unsigned char)s[e - 1]))
+    while (e > b && mx_is_space((unsigned char)s[e - 1]))
         e--;
     if (e - b >= sizeof buf)
         return false;
@@ -666,9 +662,9 @@ uint64_t mx_input_shard_hash(const char *raw, size_t len)
     const unsigned char *p = (const unsigned char *)raw;
     size_t b = 0;
     size_t e = len;
-    while (b < e && is_ws(p[b]))
+    while (b < e && mx_is_space(p[b]))
         b++;
-    while (e > b && is_ws(p[e - 1]))
+    while (e > b && mx_is_space(p[e - 1]))
         e--;
     return mx_fnv1a(MX_FNV1A_INIT, p + b, e - b);
 }

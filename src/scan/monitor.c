@@ -259,13 +259,19 @@ static void stall_tick(struct mx_monitor *m, const struct mx_counters *c, uint64
 {
     /* Every query ends within the timeout, so a healthy scan never stays
      * still (no query sent or ended, no analysis run) for longer. */
-    uint64_t motion = c->sent + c->answered + c->retried + c->timeouts + c->rounds;
+    uint64_t motion =
+        c->sent + c->answered + c->retried + c->timeouts + c->rounds + c->ext_done;
     if (c->active == 0 || motion != m->prev_motion) {
         m->still_since = now;
         m->prev_motion = motion;
         return;
     }
-    if (m->stalled || now - m->still_since < m->stall_ms)
+    /* A provider's request (an SMTP conversation ...) may take longer than
+     * a DNS query: while one is out, wait as long as it may take. */
+    uint64_t limit = m->stall_ms;
+    if (c->ext_inflight && limit < (uint64_t)c->ext_max_ms + 2000)
+        limit = (uint64_t)c->ext_max_ms + 2000;
+    if (m->stalled || now - m->still_since < limit)
         return;
     m->stalled = true;
     if (m->show && m->tty)

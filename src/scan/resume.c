@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "mx/hash.h"
-#include "mx/resume.h"
 #include "mx/results.h"
+#include "mx/resume.h"
 #include "mx/scan.h"
 
 /* ---- the checkpoint file ---- */
@@ -172,7 +172,31 @@ enum mx_status mx_tally_from_output(struct mx_tally *t, const struct mx_provider
     return mx_results_read(path, offset, reread_row, &r, err, errlen);
 }
 
-/* ---- the checks before continuing ---- */
+/* ---- the checks before continuing, and after the end ---- */
+
+bool mx_resume_guard(const struct mx_config *cfg, char *err, size_t errlen)
+{
+    char ckpath[4200], why[MX_ERRLEN];
+    struct mx_checkpoint ck;
+    if (cfg->force || !mx_checkpoint_path(cfg->output, ckpath, sizeof ckpath) ||
+        access(ckpath, F_OK) != 0)
+        return true;
+    if (mx_checkpoint_read(ckpath, &ck, why, sizeof why) != MX_OK || ck.complete)
+        return true;
+    snprintf(err, errlen,
+             "%s holds an interrupted scan (%" PRIu64 " rows durable, checkpoint %s): add "
+             "--resume to continue it, or --force to start afresh and lose those rows",
+             cfg->output, ck.rows, ckpath);
+    return false;
+}
+
+void mx_resume_done(const struct mx_config *cfg)
+{
+    char ckpath[4200];
+    if (mx_checkpoint_path(cfg->output, ckpath, sizeof ckpath))
+        unlink(ckpath);
+}
+
 
 static enum mx_resume_verdict refuse(int *exit_code, int code, char *err, size_t errlen,
                                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -193,9 +217,18 @@ enum mx_resume_verdict mx_resume_check(const struct mx_config *cfg, const char *
                                        size_t errlen)
 {
     char ckpath[4200], why[MX_ERRLEN];
+    struct stat st;
     if (!mx_checkpoint_path(cfg->output, ckpath, sizeof ckpath))
         return refuse(exit_code, MX_EXIT_USAGE, err, errlen,
                       "--resume needs a regular output file (-o FILE)");
+    /* A scan writes its checkpoint before its first row and removes it
+     * when complete: an output without one is complete (or not ours). */
+    if (stat(ckpath, &st) != 0 && errno == ENOENT && stat(cfg->output, &st) == 0 &&
+        st.st_size > 0) {
+        memset(ck, 0, sizeof *ck);
+        ck->complete = true;
+        return MX_RESUME_COMPLETE;
+    }
     if (mx_checkpoint_read(ckpath, ck, why, sizeof why) != MX_OK)
         return refuse(exit_code, MX_EXIT_USAGE, err, errlen,
                       "%s; nothing to resume: run the scan without --resume", why);

@@ -29,6 +29,7 @@
 #include "mx/monitor.h"
 #include "mx/names.h"
 #include "mx/output.h"
+#include "mx/preflight.h"
 #include "mx/providers.h"
 #include "mx/resume.h"
 #include "mx/scan.h"
@@ -54,12 +55,7 @@ bool mx_scan_threads_left(void)
 struct row {
     struct row *next;
     uint64_t seq;
-    enum mx_rc status;
-    enum mx_mail_status mail;
-    mx_findings_t findings;
-    uint16_t nprov, nsprov;
-    uint16_t prov[MX_MAX_PROVIDERS], sprov[MX_MAX_PROVIDERS];
-    bool overflow;
+    struct mx_tally_row tally;
     size_t len;
     char text[];
 };
@@ -78,6 +74,7 @@ struct scan {
     char started[32];
     bool resumed;
     struct mx_checkpoint ck;
+    struct mx_preflight preflight; /* the resolver probe's queries */
     /* pool */
     struct mx_record *recs;
     unsigned window;
@@ -230,14 +227,7 @@ static void finish_record(struct scan *s, struct mx_record *rec)
         return;
     }
     row->seq = rec->seq;
-    row->status = r->status;
-    row->mail = r->mail;
-    row->findings = r->findings;
-    row->nprov = r->n_providers;
-    row->nsprov = r->n_spf_providers;
-    memcpy(row->prov, r->providers, sizeof row->prov);
-    memcpy(row->sprov, r->spf_providers, sizeof row->sprov);
-    row->overflow = r->overflow;
+    mx_tally_row_from_result(&row->tally, r);
     row->len = len;
     memcpy(row->text, buf, len);
     pool_put(s, rec);
@@ -300,8 +290,7 @@ static void *writer_main(void *arg)
             if (!atomic_load(&s->output_failed)) {
                 if (mx_output_line(s->out, r->text, r->len, err, sizeof err) != MX_OK)
                     output_failure(s, err);
-                mx_tally_add_parts(&s->tally, r->status, r->mail, r->findings, r->prov, r->nprov,
-                                   r->sprov, r->nsprov, r->overflow);
+                mx_tally_add(&s->tally, &r->tally);
             }
             s->next_row++;
             free(r);
@@ -470,8 +459,9 @@ static int prepare_resume(struct scan *s)
                             sizeof err)) {
     case MX_RESUME_COMPLETE:
         if (!cfg->quiet)
-            fprintf(stderr, "mxscan: %s is already complete (%" PRIu64 " rows)\n", cfg->output,
-                    s->ck.rows);
+            fprintf(stderr, "mxscan: %s is already complete (it has no checkpoint); nothing to "
+                            "resume\n",
+                    cfg->output);
         return MX_EXIT_OK;
     case MX_RESUME_REFUSED:
         fprintf(stderr, "mxscan: %s\n", err);
@@ -483,6 +473,47 @@ static int prepare_resume(struct scan *s)
     s->resumed = true;
     if (!cfg->quiet)
         fprintf(stderr, "mxscan: resuming %s after %" PRIu64 " rows\n", cfg->output, s->ck.rows);
+    return GO_ON;
+}
+
+/* An output path we will write: '-' is stdout; else the file must be
+ * writable, or its directory when it does not exist yet. */
+static bool writable(const char *path, char *why, size_t len)
+{
+    if (!path || strcmp(path, "-") == 0)
+        return true;
+    if (access(path, F_OK) == 0) {
+        if (access(path, W_OK) == 0)
+            return true;
+        snprintf(why, len, "%s is not writable: %s", path, strerror(errno));
+        return false;
+    }
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = 0;
+    else
+        *slash = 0;
+    if (access(dir, W_OK) == 0)
+        return true;
+    snprintf(why, len, "cannot create %s: %s", path, strerror(errno));
+    return false;
+}
+
+/* Every file the scan will write, before anything is asked or written. */
+static int check_paths(const struct mx_config *cfg)
+{
+    static const char *const opt[] = {"-o/--output", "--stats", "--status-file"};
+    const char *path[] = {cfg->output, cfg->stats_path, cfg->status_file};
+    char why[MX_ERRLEN];
+    for (int i = 0; i < 3; i++)
+        if (!writable(path[i], why, sizeof why)) {
+            fprintf(stderr, "mxscan: %s; check %s\n", why, opt[i]);
+            return MX_EXIT_USAGE;
+        }
     return GO_ON;
 }
 
@@ -553,6 +584,16 @@ static int scan_prepare(struct scan *s)
     mx_resume_fingerprint(cfg, s->fingerprint, sizeof s->fingerprint);
     if (cfg->resume && (rc = prepare_resume(s)) != GO_ON)
         return rc;
+    if (!cfg->resume && !mx_resume_guard(cfg, err, sizeof err)) {
+        fprintf(stderr, "mxscan: %s\n", err);
+        return MX_EXIT_USAGE;
+    }
+    if ((rc = check_paths(cfg)) != GO_ON)
+        return rc;
+    if (!mx_preflight_resolvers(cfg, &s->preflight)) {
+        fprintf(stderr, "mxscan: no resolver answers; nothing was scanned or written\n");
+        return MX_EXIT_FAIL;
+    }
     if ((rc = prepare_files(s)) != GO_ON || (rc = prepare_pool(s)) != GO_ON)
         return rc;
     if (mx_engine_create(cfg, mx_analyze_record, &s->acfg, done_cb, s, &s->eng, err,
@@ -668,6 +709,8 @@ static uint64_t finish_output(struct scan *s, enum mx_stop_reason why)
     s->out = NULL;
     if (st != MX_OK && !failed)
         output_failure(s, err);
+    else if (complete && !failed)
+        mx_resume_done(cfg); /* nothing left beside a finished output */
     return rows;
 }
 
@@ -737,6 +780,20 @@ static int exit_status(struct scan *s, enum mx_stop_reason why, uint64_t rows)
         fprintf(stderr, "mxscan: stopped at an input error after %" PRIu64 " rows\n", rows);
         return MX_EXIT_FAIL;
     }
+    /* A complete scan in which most domains could not be looked up says
+     * more about the resolver than about the domains: not a quiet success. */
+    uint64_t looked = rows - atomic_load(&s->tally.status[MX_RC_INVALID]);
+    uint64_t failed = atomic_load(&s->tally.status[MX_RC_TIMEOUT]) +
+                      atomic_load(&s->tally.status[MX_RC_SERVFAIL]) +
+                      atomic_load(&s->tally.status[MX_RC_REFUSED]);
+    if (looked >= 10 && (double)failed > cfg->watchdog_ratio * (double)looked) {
+        fprintf(stderr,
+                "mxscan: the scan is complete, but the MX look-up failed (timeout, SERVFAIL, "
+                "REFUSED) for %" PRIu64 " of %" PRIu64 " domains: check the resolver before "
+                "using these rows (exit status 3)\n",
+                failed, looked);
+        return MX_EXIT_WATCHDOG;
+    }
     return MX_EXIT_OK;
 }
 
@@ -746,6 +803,13 @@ static int scan_finish(struct scan *s)
     uint64_t rows = finish_output(s, why);
     struct mx_counters c;
     mx_engine_counters(s->eng, &c);
+    /* every query this run sent is counted, the probe's too */
+    c.sent += s->preflight.sent;
+    c.answered += s->preflight.answered;
+    c.retried += s->preflight.retried;
+    c.timeouts += s->preflight.timeouts;
+    for (int r = 0; r < MX_RC_COUNT; r++)
+        c.rcode[r] += s->preflight.rcode[r];
     write_stats(s, why, &c);
     int rc = exit_status(s, why, rows);
     if (c.stuck && !s->cfg->quiet)

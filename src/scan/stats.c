@@ -13,28 +13,38 @@ static void add_provider(uint64_t *arr, uint16_t id)
         arr[id]++;
 }
 
-void mx_tally_add_parts(struct mx_tally *t, enum mx_rc status, enum mx_mail_status mail,
-                        mx_findings_t findings, const uint16_t *prov, unsigned nprov,
-                        const uint16_t *sprov, unsigned nsprov, bool overflow)
+void mx_tally_row_from_result(struct mx_tally_row *tr, const struct mx_result *r)
+{
+    tr->status = r->status;
+    tr->mail = r->mail;
+    tr->findings = r->findings;
+    tr->nprov = r->n_providers;
+    tr->nsprov = r->n_spf_providers;
+    memcpy(tr->prov, r->providers, sizeof tr->prov);
+    memcpy(tr->sprov, r->spf_providers, sizeof tr->sprov);
+    tr->overflow = r->overflow;
+}
+
+void mx_tally_add(struct mx_tally *t, const struct mx_tally_row *tr)
 {
     atomic_fetch_add_explicit(&t->domains, 1, memory_order_relaxed);
-    if ((unsigned)status < MX_RC_COUNT)
-        atomic_fetch_add_explicit(&t->status[status], 1, memory_order_relaxed);
-    if ((unsigned)mail < MX_MAIL_COUNT)
-        atomic_fetch_add_explicit(&t->mail[mail], 1, memory_order_relaxed);
+    if ((unsigned)tr->status < MX_RC_COUNT)
+        atomic_fetch_add_explicit(&t->status[tr->status], 1, memory_order_relaxed);
+    if ((unsigned)tr->mail < MX_MAIL_COUNT)
+        atomic_fetch_add_explicit(&t->mail[tr->mail], 1, memory_order_relaxed);
     bool sev[3] = {false, false, false};
     for (unsigned f = 0; f < MX_F_COUNT; f++)
-        if (findings & MX_FBIT(f)) {
+        if (tr->findings & MX_FBIT(f)) {
             t->findings[f]++;
             sev[mx_finding_severity((enum mx_finding)f)] = true;
         }
     for (int s = 0; s < 3; s++)
         t->severity[s] += sev[s];
-    for (unsigned i = 0; i < nprov; i++)
-        add_provider(t->providers, prov[i]);
-    for (unsigned i = 0; i < nsprov; i++)
-        add_provider(t->spf_providers, sprov[i]);
-    if (overflow)
+    for (unsigned i = 0; i < tr->nprov; i++)
+        add_provider(t->providers, tr->prov[i]);
+    for (unsigned i = 0; i < tr->nsprov; i++)
+        add_provider(t->spf_providers, tr->sprov[i]);
+    if (tr->overflow)
         t->overflow_rows++;
 }
 

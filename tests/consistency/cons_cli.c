@@ -1,10 +1,12 @@
 /* Test driver for authoritative consistency (consistency.h): the whole
- * procedure the scan will run, for a list of domains read from stdin (one a
- * line, repeats allowed):
- *   1. through the recursive resolver and the scan engine (its shared cache):
- *      NS of the domain, then A and AAAA of each NS name;
- *   2. through the direct-query module: MX and SOA of the domain asked of
- *      every address of every NS name, without recursion;
+ * procedure a scan runs, for a list of domains read from stdin (one a line,
+ * repeats allowed), as one analysis in the scan engine with the module
+ * registered as its provider of authoritative questions:
+ *   1. through the recursive resolver (the engine's shared cache): NS of the
+ *      domain, then A and AAAA of each NS name;
+ *   2. through the oracle, answered by the module: MX and SOA of the domain
+ *      asked of every address of every NS name, without recursion
+ *      (MX_QT_AUTH_MX/SOA, keys "ADDR|DOMAIN");
  *   3. the judgement; one JSON line per input line, in input order:
  *      {"domain", "ns_rcode", "findings": [...], "ns_servers", "ns_mx_sets",
  *       "ns_serials", "detail": {mx_cons_to_json}}
@@ -46,9 +48,52 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static size_t outstanding;
 
-static bool failed(enum mx_rc rc)
+static void clear_dom(struct dom *d)
 {
-    return rc != MX_RC_NOERROR && rc != MX_RC_NXDOMAIN;
+    for (size_t k = 0; k < d->nns; k++)
+        for (size_t j = 0; j < d->ns[k].naddrs; j++) {
+            mx_auth_reply_clear(&d->ns[k].addrs[j].mx);
+            mx_auth_reply_clear(&d->ns[k].addrs[j].soa);
+        }
+    d->nns = 0;
+}
+
+/* One NS name: its addresses from the A and AAAA answers. */
+static void name_addresses(struct nsname *n, const struct mx_answer *a,
+                           const struct mx_answer *aaaa)
+{
+    const struct mx_answer *both[2] = {a, aaaa};
+    for (int k = 0; k < 2; k++) {
+        size_t ao = 0;
+        struct mx_rdata ar;
+        while (mx_answer_next(both[k], &ao, &ar) && n->naddrs < ADDR_PER_NS) {
+            memset(&n->addrs[n->naddrs], 0, sizeof n->addrs[0]);
+            n->addrs[n->naddrs++].ip = ar.ip;
+        }
+    }
+    n->state = n->naddrs                                     ? MX_CONS_NS_ADDRESSES
+               : mx_rc_failed(a->rc) || mx_rc_failed(aaaa->rc) ? MX_CONS_NS_LOOKUP_FAILED
+                                                             : MX_CONS_NS_NO_ADDRESS;
+}
+
+/* MX and SOA of the domain from every address of name n, asked through the
+ * oracle (the module answers); false while some are pending. */
+static bool name_answers(struct nsname *n, const char *domain, struct mx_oracle *o)
+{
+    bool all = true;
+    for (size_t j = 0; j < n->naddrs; j++) {
+        char key[MX_NAME_MAX + 64];
+        mx_auth_key(&n->addrs[j].ip, domain, key, sizeof key);
+        const struct mx_answer *mx = mx_oracle_get(o, key, MX_QT_AUTH_MX, 0);
+        const struct mx_answer *soa = mx_oracle_get(o, key, MX_QT_AUTH_SOA, 0);
+        if (!mx || !soa) {
+            all = false;
+            continue;
+        }
+        mx_auth_reply_from_answer(&n->addrs[j].mx, mx);
+        mx_auth_reply_from_answer(&n->addrs[j].soa, soa);
+    }
+    return all;
 }
 
 /* The engine runs this again from scratch until every answer is there. */
@@ -56,11 +101,11 @@ static bool analyze(void *ud, struct mx_record *rec, struct mx_oracle *o)
 {
     (void)ud;
     struct dom *d = rec->job;
+    clear_dom(d);
     const struct mx_answer *ns = mx_oracle_get(o, rec->domain, MX_T_NS, 0);
     if (!ns)
         return false;
     d->ns_rc = ns->rc;
-    d->nns = 0;
     if (ns->rc != MX_RC_NOERROR)
         return true;
     bool all = true;
@@ -76,25 +121,17 @@ static bool analyze(void *ud, struct mx_record *rec, struct mx_oracle *o)
             all = false;
             continue;
         }
-        const struct mx_answer *both[2] = {a, aaaa};
-        for (int k = 0; k < 2; k++) {
-            size_t ao = 0;
-            struct mx_rdata ar;
-            while (mx_answer_next(both[k], &ao, &ar) && n->naddrs < ADDR_PER_NS) {
-                memset(&n->addrs[n->naddrs], 0, sizeof n->addrs[0]);
-                n->addrs[n->naddrs++].ip = ar.ip;
-            }
-        }
-        n->state = n->naddrs                         ? MX_CONS_NS_ADDRESSES
-                   : failed(a->rc) || failed(aaaa->rc) ? MX_CONS_NS_LOOKUP_FAILED
-                                                       : MX_CONS_NS_NO_ADDRESS;
+        name_addresses(n, a, aaaa);
+        if (!name_answers(n, rec->domain, o))
+            all = false;
     }
     return all;
 }
 
-static void on_auth(void *ud, const struct mx_auth_result *r)
+static void on_done(void *ud, struct mx_record *rec)
 {
-    mx_auth_reply_set(ud, r);
+    (void)ud;
+    (void)rec;
     pthread_mutex_lock(&lock);
     outstanding--;
     pthread_cond_signal(&cond);
@@ -120,58 +157,56 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int main(int argc, char **argv)
+/* Options into the module's and the engine's settings; exits 2 on bad usage. */
+static void parse_args(int argc, char **argv, struct mx_auth_cfg *acfg, struct mx_config *cfg,
+                       struct mx_allowlist *allow)
 {
     static const struct option lopts[] = {
         {"resolver", 1, 0, 'r'},   {"port", 1, 0, 'p'},       {"allow", 1, 0, 'a'},
         {"server-qps", 1, 0, 's'}, {"global-qps", 1, 0, 'g'}, {"timeout-ms", 1, 0, 't'},
         {"tries", 1, 0, 'n'},      {"max-servers", 1, 0, 'm'}, {0, 0, 0, 0}};
-    struct mx_auth_cfg acfg;
-    struct mx_config cfg;
-    struct mx_allowlist allow;
     char err[MX_ERRLEN];
-    memset(&acfg, 0, sizeof acfg);
-    memset(&cfg, 0, sizeof cfg);
-    memset(&allow, 0, sizeof allow);
-    acfg.allow = &allow;
     const char *resolver = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
         switch (c) {
         case 'r': resolver = optarg; break;
-        case 'p': acfg.port = (uint16_t)num("--port", optarg); break;
+        case 'p': acfg->port = (uint16_t)num("--port", optarg); break;
         case 'a':
-            if (mx_allowlist_parse(&allow, optarg, err, sizeof err) != MX_OK) {
+            if (mx_allowlist_parse(allow, optarg, err, sizeof err) != MX_OK) {
                 fprintf(stderr, "cons_cli: %s\n", err);
-                return 2;
+                exit(2);
             }
             break;
-        case 's': acfg.server_qps = strtod(optarg, NULL); break;
-        case 'g': acfg.global_qps = strtod(optarg, NULL); break;
-        case 't': acfg.timeout_ms = num("--timeout-ms", optarg); break;
-        case 'n': acfg.tries = num("--tries", optarg); break;
-        case 'm': acfg.max_servers = num("--max-servers", optarg); break;
-        default: return 2;
+        case 's': acfg->server_qps = strtod(optarg, NULL); break;
+        case 'g': acfg->global_qps = strtod(optarg, NULL); break;
+        case 't': acfg->timeout_ms = num("--timeout-ms", optarg); break;
+        case 'n': acfg->tries = num("--tries", optarg); break;
+        case 'm': acfg->max_servers = num("--max-servers", optarg); break;
+        default: exit(2);
         }
     }
     const char *colon = resolver ? strrchr(resolver, ':') : NULL;
-    if (!colon || (size_t)(colon - resolver) >= sizeof cfg.servers[0].host) {
+    if (!colon || (size_t)(colon - resolver) >= sizeof cfg->servers[0].host) {
         fprintf(stderr, "cons_cli: --resolver ADDR:PORT is required\n");
-        return 2;
+        exit(2);
     }
-    memcpy(cfg.servers[0].host, resolver, (size_t)(colon - resolver));
-    cfg.servers[0].port = (uint16_t)num("--resolver port", colon + 1);
-    cfg.nservers = 1;
-    cfg.timeout_ms = 2000;
-    cfg.retries = 2;
-    cfg.rate = 0;
-    cfg.concurrency = 200;
-    cfg.threads = 1;
-    cfg.cache_entries = 100000;
-    cfg.cache_max_age_s = 600;
-    cfg.allow = allow;
+    memcpy(cfg->servers[0].host, resolver, (size_t)(colon - resolver));
+    cfg->servers[0].port = (uint16_t)num("--resolver port", colon + 1);
+    cfg->nservers = 1;
+    cfg->timeout_ms = 2000;
+    cfg->retries = 2;
+    cfg->rate = 0;
+    cfg->concurrency = 200;
+    cfg->threads = 1;
+    cfg->cache_entries = 100000;
+    cfg->cache_max_age_s = 600;
+    cfg->allow = *allow;
+}
 
-    /* the input */
+/* One record per input line (blank lines skipped); exits on bad input. */
+static struct mx_record *read_input(size_t *count)
+{
     size_t n = 0, cap = 0;
     struct mx_record *recs = NULL;
     char line[512];
@@ -182,13 +217,13 @@ int main(int argc, char **argv)
             continue;
         if (ll > MX_NAME_MAX) {
             fprintf(stderr, "cons_cli: name too long: %s\n", line);
-            return 2;
+            exit(2);
         }
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
             recs = realloc(recs, cap * sizeof *recs);
             if (!recs)
-                return 1;
+                exit(1);
         }
         struct mx_record *r = &recs[n++];
         memset(r, 0, sizeof *r);
@@ -197,101 +232,116 @@ int main(int argc, char **argv)
         memcpy(r->domain, line, ll + 1);
         r->job = calloc(1, sizeof(struct dom));
         if (!r->job)
-            return 1;
+            exit(1);
     }
+    *count = n;
+    return recs;
+}
 
-    /* 1. NS and addresses through the resolver */
-    double t0 = now_s();
-    if (n && mx_engine_run_all(&cfg, recs, n, analyze, NULL, err, sizeof err) != MX_OK) {
+/* Runs every record through an engine with the module as its provider. */
+static bool run(const struct mx_config *cfg, struct mx_auth *m, struct mx_record *recs, size_t n)
+{
+    char err[MX_ERRLEN];
+    struct mx_engine *eng = NULL;
+    if (mx_engine_create(cfg, analyze, NULL, on_done, NULL, &eng, err, sizeof err) != MX_OK ||
+        mx_auth_add_providers(m, eng) != MX_OK || mx_engine_start(eng, err, sizeof err) != MX_OK) {
         fprintf(stderr, "cons_cli: %s\n", err);
-        return 1;
+        mx_engine_destroy(eng);
+        return false;
     }
-    double t1 = now_s();
+    outstanding = n;
+    for (size_t i = 0; i < n; i++)
+        mx_engine_submit(eng, &recs[i]);
+    pthread_mutex_lock(&lock);
+    while (outstanding > 0)
+        pthread_cond_wait(&cond, &lock);
+    pthread_mutex_unlock(&lock);
+    mx_engine_close(eng);
+    mx_engine_join(eng);
+    mx_engine_destroy(eng);
+    return true;
+}
 
-    /* 2. MX and SOA of every address, directly */
+/* Judges one domain and prints its row; frees what it held. */
+static bool print_row(struct mx_record *rec)
+{
+    struct dom *d = rec->job;
+    struct mx_cons_ns ns[NS_MAX];
+    for (size_t k = 0; k < d->nns; k++) {
+        ns[k].name = d->ns[k].name;
+        ns[k].state = d->ns[k].state;
+        ns[k].naddrs = d->ns[k].naddrs;
+        ns[k].addrs = d->ns[k].addrs;
+    }
+    static struct mx_cons_verdict v;
+    mx_cons_judge(ns, d->nns, &v);
+    char servers[4096], sets[4096], serials[2048];
+    mx_cons_format_servers(ns, &v, servers, sizeof servers);
+    mx_cons_format_mx_sets(&v, sets, sizeof sets);
+    mx_cons_format_serials(&v, serials, sizeof serials);
+    json_t *detail = mx_cons_to_json(ns, &v);
+    json_t *row = json_object();
+    json_object_set_new(row, "domain", json_string(rec->domain));
+    json_object_set_new(row, "ns_rcode", json_string(mx_rc_name(d->ns_rc)));
+    json_object_set_new(row, "judged", json_boolean(v.judged));
+    json_object_set(row, "findings", json_object_get(detail, "findings"));
+    json_object_set_new(row, "ns_servers", json_string(servers));
+    json_object_set_new(row, "ns_mx_sets", json_string(sets));
+    json_object_set_new(row, "ns_serials", json_string(serials));
+    json_object_set_new(row, "detail", detail);
+    char *s = json_dumps(row, JSON_COMPACT | JSON_SORT_KEYS);
+    if (s)
+        printf("%s\n", s);
+    free(s);
+    json_decref(row);
+    clear_dom(d);
+    free(d);
+    rec->job = NULL;
+    return s != NULL;
+}
+
+int main(int argc, char **argv)
+{
+    struct mx_auth_cfg acfg;
+    struct mx_config cfg;
+    struct mx_allowlist allow;
+    char err[MX_ERRLEN];
+    memset(&acfg, 0, sizeof acfg);
+    memset(&cfg, 0, sizeof cfg);
+    memset(&allow, 0, sizeof allow);
+    acfg.allow = &allow;
+    parse_args(argc, argv, &acfg, &cfg, &allow);
+    size_t n;
+    struct mx_record *recs = read_input(&n);
+
+    double t0 = now_s();
     struct mx_auth *m = mx_auth_create(&acfg, err, sizeof err);
     if (!m) {
         fprintf(stderr, "cons_cli: %s\n", err);
         return 1;
     }
-    for (size_t i = 0; i < n; i++) {
-        struct dom *d = recs[i].job;
-        for (size_t k = 0; k < d->nns; k++)
-            for (size_t j = 0; j < d->ns[k].naddrs; j++) {
-                struct mx_cons_addr *a = &d->ns[k].addrs[j];
-                pthread_mutex_lock(&lock);
-                outstanding += 2;
-                pthread_mutex_unlock(&lock);
-                if (mx_auth_submit(m, &a->ip, recs[i].domain, MX_T_MX, on_auth, &a->mx) != MX_OK ||
-                    mx_auth_submit(m, &a->ip, recs[i].domain, MX_T_SOA, on_auth, &a->soa) !=
-                        MX_OK) {
-                    fprintf(stderr, "cons_cli: submit failed\n");
-                    return 1;
-                }
-            }
-    }
-    pthread_mutex_lock(&lock);
-    while (outstanding > 0)
-        pthread_cond_wait(&cond, &lock);
-    pthread_mutex_unlock(&lock);
-    double t2 = now_s();
+    if (n && !run(&cfg, m, recs, n))
+        return 1;
+    double t1 = now_s();
     struct mx_auth_stats st;
     mx_auth_stats(m, &st);
-    mx_auth_destroy(m);
-
+    mx_auth_destroy(m); /* after the engine, which held it as a provider */
     /* 3. judge and print */
     int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct dom *d = recs[i].job;
-        struct mx_cons_ns ns[NS_MAX];
-        for (size_t k = 0; k < d->nns; k++) {
-            ns[k].name = d->ns[k].name;
-            ns[k].state = d->ns[k].state;
-            ns[k].naddrs = d->ns[k].naddrs;
-            ns[k].addrs = d->ns[k].addrs;
-        }
-        static struct mx_cons_verdict v;
-        mx_cons_judge(ns, d->nns, &v);
-        char servers[4096], sets[4096], serials[2048];
-        mx_cons_format_servers(ns, &v, servers, sizeof servers);
-        mx_cons_format_mx_sets(&v, sets, sizeof sets);
-        mx_cons_format_serials(&v, serials, sizeof serials);
-        json_t *detail = mx_cons_to_json(ns, &v);
-        json_t *row = json_object();
-        json_object_set_new(row, "domain", json_string(recs[i].domain));
-        json_object_set_new(row, "ns_rcode", json_string(mx_rc_name(d->ns_rc)));
-        json_object_set_new(row, "judged", json_boolean(v.judged));
-        json_object_set(row, "findings", json_object_get(detail, "findings"));
-        json_object_set_new(row, "ns_servers", json_string(servers));
-        json_object_set_new(row, "ns_mx_sets", json_string(sets));
-        json_object_set_new(row, "ns_serials", json_string(serials));
-        json_object_set_new(row, "detail", detail);
-        char *s = json_dumps(row, JSON_COMPACT | JSON_SORT_KEYS);
-        if (!s)
+    for (size_t i = 0; i < n; i++)
+        if (!print_row(&recs[i]))
             rc = 1;
-        else
-            printf("%s\n", s);
-        free(s);
-        json_decref(row);
-        for (size_t k = 0; k < d->nns; k++)
-            for (size_t j = 0; j < d->ns[k].naddrs; j++) {
-                mx_auth_reply_clear(&d->ns[k].addrs[j].mx);
-                mx_auth_reply_clear(&d->ns[k].addrs[j].soa);
-            }
-        free(d);
-    }
     free(recs);
     fprintf(stderr,
             "{\"requests\":%llu,\"completed\":%llu,\"questions\":%llu,\"sent\":%llu,"
             "\"sent_tcp\":%llu,\"responses\":%llu,\"unanswered\":%llu,\"cache_hits\":%llu,"
             "\"joins\":%llu,\"not_allowed\":%llu,\"presumed\":%llu,\"channel_evictions\":%llu,"
-            "\"resolve_seconds\":%.3f,\"auth_seconds\":%.3f}\n",
+            "\"seconds\":%.3f}\n",
             (unsigned long long)st.requests, (unsigned long long)st.completed,
             (unsigned long long)st.questions, (unsigned long long)st.sent,
             (unsigned long long)st.sent_tcp, (unsigned long long)st.responses,
             (unsigned long long)st.unanswered, (unsigned long long)st.cache_hits,
             (unsigned long long)st.joins, (unsigned long long)st.not_allowed,
-            (unsigned long long)st.presumed, (unsigned long long)st.channel_evictions, t1 - t0,
-            t2 - t1);
+            (unsigned long long)st.presumed, (unsigned long long)st.channel_evictions, t1 - t0);
     return rc;
 }

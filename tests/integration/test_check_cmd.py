@@ -56,6 +56,9 @@ class CheckCmd(mxtest.TempDirCase):
         r = self.spf("ok.test", "198.51.100.2")
         self.assertEqual(r.rc, 0, r.describe())
         out = r.stdout.decode()
+        r = self.spf("ok.test", "192.0.2.99")
+        self.assertEqual(r.rc, 10, r.describe())
+        self.assertEqual(self.spf("implicit.test", "198.51.100.9").rc, 13)
         self.assertIn("check_host(198.51.100.2, ok.test, postmaster@ok.test) = pass", out)
         self.assertIn("decided by: mx", out)
         out = self.spf("ok.test", "192.0.2.99").stdout.decode()
@@ -95,6 +98,66 @@ exp.bad.test TXT 300 "go away"
 """
 
 
+# `mxscan spf` exits with one status per result (README "Exit status").
+SPF_STATUS = {"pass": 0, "fail": 10, "softfail": 11, "neutral": 12, "none": 13,
+              "temperror": 14, "permerror": 15}
+
+
+def spf_status(out):
+    result = out.split("\n", 1)[0].rsplit("= ", 1)[-1].strip()
+    return SPF_STATUS[result]
+
+
+EXPLAIN_ZONE = mxtest.BASE_ZONE + r"""
+loop.test MX 300 10 mx1.lab.test
+loop.test TXT 300 "v=spf1 include:loop-a.test -all"
+loop-a.test TXT 300 "v=spf1 include:loop-b.test -all"
+loop-b.test TXT 300 "v=spf1 ip4:192.0.2.77 include:loop-a.test -all"
+syntax.test MX 300 10 mx1.lab.test
+syntax.test TXT 300 "v=spf1 ip4:192.0.2.1 ipv4:192.0.2.2 -all"
+cover.test MX 300 10 mail.cover.test
+mail.cover.test A 300 198.51.100.20
+cover.test TXT 300 "v=spf1 ~mx -all"
+"""
+
+
+class Explanations(mxtest.TempDirCase):
+    """check says what is wrong in this record, not only what the finding means."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dns = mxtest.FaultDNS(EXPLAIN_ZONE)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dns.stop()
+
+    def check(self, name):
+        r = mxtest.run(["check", "--color", "never", "-r", self.dns.addr, "--allow-address",
+                        ALLOW, name])
+        return r.stdout.decode()
+
+    def test_loop_is_named_with_its_path(self):
+        out = self.check("loop.test")
+        self.assertIn("spf_lookup_limit", out)
+        self.assertIn("here: include loop: loop.test -> loop-a.test -> loop-b.test -> loop-a.test",
+                      out)
+        self.assertIn("Break the loop", out)
+
+    def test_syntax_error_names_the_term_and_its_position(self):
+        out = self.check("syntax.test")
+        self.assertIn("spf_syntax", out)
+        self.assertIn("here: term 2 'ipv4:192.0.2.2': unknown mechanism", out)
+
+    def test_not_covered_with_mx_present_does_not_say_add_mx(self):
+        out = self.check("cover.test")
+        self.assertIn("spf_mx_not_covered", out)
+        self.assertIn("here: mail.cover.test 198.51.100.20 gets softfail from check_host "
+                      "(decided by ~mx)", out)
+        self.assertIn("The record has an mx mechanism", out)
+        self.assertNotIn("(e.g. the mx mechanism)", out)
+
+
 class SpfCmd(mxtest.TempDirCase):
     @classmethod
     def setUpClass(cls):
@@ -106,8 +169,9 @@ class SpfCmd(mxtest.TempDirCase):
 
     def spf(self, domain, ip, *extra):
         r = mxtest.run(["spf", domain, "--ip", ip, "-r", self.dns.addr, *extra])
-        self.assertEqual(r.rc, 0, r.describe())
-        return r.stdout.decode()
+        out = r.stdout.decode()
+        self.assertEqual(r.rc, spf_status(out), r.describe())
+        return out
 
     def test_ptr(self):
         out = self.spf("ptr.test", "198.51.100.3")

@@ -13,6 +13,7 @@
 
 #include "helper_dnsserver.h"
 #include "mx/consistency.h"
+#include "mx/engine.h"
 
 #define MAXR 256
 
@@ -470,4 +471,41 @@ Test(auth, destroy_aborts_pending_questions)
     for (unsigned i = 0; i < 4; i++)
         cr_expect_eq(C.g[i].rep.outcome, MX_AUTH_ABORTED, "request %u", i);
     dns_server_stop(s);
+}
+
+/* The engine-provider glue: keys, and answers that are not the module's
+ * blobs (the engine's own failure, foreign or damaged blobs) read as errors. */
+Test(auth, provider_keys_and_foreign_answers)
+{
+    struct mx_ip ip;
+    cr_assert(mx_ip_parse("2001:db8::53", &ip));
+    char key[128];
+    cr_expect_eq(mx_auth_key(&ip, "a.test", key, sizeof key), strlen("2001:db8::53|a.test"));
+    cr_expect_str_eq(key, "2001:db8::53|a.test");
+    struct mx_auth_reply r;
+    memset(&r, 0, sizeof r);
+    struct mx_answer *fail = mx_answer_failure(MX_RC_OTHER, MX_QT_AUTH_MX);
+    cr_expect_not(mx_auth_reply_from_answer(&r, fail));
+    cr_expect_eq(r.outcome, MX_AUTH_ERROR);
+    free(fail);
+    unsigned char junk[12] = {0x11, 1, 0, 1, 0, 0, 0, 0};
+    struct mx_answer *b = mx_answer_blob(MX_QT_AUTH_SOA, junk, sizeof junk);
+    cr_expect_not(mx_auth_reply_from_answer(&r, b), "wrong magic");
+    free(b);
+    junk[0] = 0xA5;
+    junk[4] = 0xff; /* claims more bytes than there are */
+    b = mx_answer_blob(MX_QT_AUTH_SOA, junk, sizeof junk);
+    cr_expect_not(mx_auth_reply_from_answer(&r, b), "overlong");
+    free(b);
+    junk[4] = 0;
+    b = mx_answer_blob(MX_QT_SMTP, junk, sizeof junk);
+    cr_expect_not(mx_auth_reply_from_answer(&r, b), "another provider's blob");
+    free(b);
+    b = mx_answer_blob(MX_QT_AUTH_SOA, junk, 8);
+    cr_expect(mx_auth_reply_from_answer(&r, b), "a timeout-like blob without records");
+    cr_expect_eq(r.outcome, MX_AUTH_ANSWERED);
+    cr_expect(r.aa);
+    cr_expect_null(r.ans);
+    free(b);
+    mx_auth_reply_clear(&r);
 }

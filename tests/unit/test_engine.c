@@ -370,3 +370,107 @@ Test(engine, stall_report_names_the_waiting_record)
     free(h.jobs);
     dns_server_stop(srv);
 }
+
+/* ---- look-ups that are not DNS (engine.h: providers) ---- */
+
+struct fake_provider {
+    pthread_mutex_t lock;
+    atomic_uint submitted;
+    struct mx_ext_req *reqs[64];
+    char keys[64][64];
+    unsigned n;
+};
+
+static void fake_submit(void *ctx, const char *key, uint16_t qtype, struct mx_ext_req *req)
+{
+    struct fake_provider *fp = ctx;
+    cr_assert_eq(qtype, MX_QT_SMTP);
+    pthread_mutex_lock(&fp->lock);
+    snprintf(fp->keys[fp->n], sizeof fp->keys[0], "%s", key);
+    fp->reqs[fp->n++] = req;
+    pthread_mutex_unlock(&fp->lock);
+    atomic_fetch_add(&fp->submitted, 1);
+}
+
+/* Answers every request from this (not a worker's) thread: the key's
+ * length as the blob. */
+static void *fake_answer_all(void *arg)
+{
+    struct fake_provider *fp = arg;
+    struct timespec ts = {0, 200 * 1000000L};
+    nanosleep(&ts, NULL);
+    pthread_mutex_lock(&fp->lock);
+    for (unsigned i = 0; i < fp->n; i++) {
+        uint32_t len = (uint32_t)strlen(fp->keys[i]);
+        mx_engine_ext_complete(fp->reqs[i], mx_answer_blob(MX_QT_SMTP, &len, sizeof len));
+    }
+    pthread_mutex_unlock(&fp->lock);
+    return NULL;
+}
+
+/* Asks a shared SMTP-like request per domain (two keys for 300 domains)
+ * and one of a type nobody provides. */
+static bool analyze_ext(void *ud, struct mx_record *rec, struct mx_oracle *o)
+{
+    (void)ud;
+    struct job *j = rec->job;
+    const char *key = rec->domain[1] % 2 ? "192.0.2.1|mx1.shared.test" : "192.0.2.2|mx2.test";
+    const struct mx_answer *a = mx_oracle_get(o, key, MX_QT_SMTP, MX_Q_SHARED);
+    const struct mx_answer *b = mx_oracle_get(o, "x", MX_QT_AUTH_SOA, 0);
+    if (!a || !b)
+        return false;
+    const uint32_t *len = mx_answer_blob_data(a, sizeof *len);
+    snprintf(j->summary, sizeof j->summary, "%u/%s", len ? *len : 0, mx_rc_name(b->rc));
+    return true;
+}
+
+Test(engine, providers_answer_from_their_own_thread)
+{
+    struct dns_server *srv = dns_server_start(ZONE);
+    cr_assert(srv);
+    struct mx_config cfg;
+    config(&cfg, srv, 2);
+    struct harness h;
+    memset(&h, 0, sizeof h);
+    h.jobs = calloc(300, sizeof *h.jobs);
+    struct fake_provider fp;
+    memset(&fp, 0, sizeof fp);
+    pthread_mutex_init(&fp.lock, NULL);
+    char err[256];
+    cr_assert_eq(mx_engine_create(&cfg, analyze_ext, &h, on_done, &h, &h.eng, err, sizeof err),
+                 MX_OK);
+    struct mx_ext_provider p = {MX_QT_SMTP, fake_submit, &fp, 1000};
+    cr_assert_eq(mx_engine_add_provider(h.eng, &p), MX_OK);
+    cr_expect_eq(mx_engine_add_provider(h.eng, &p), MX_EINVAL, "twice for one type");
+    cr_assert_eq(mx_engine_start(h.eng, err, sizeof err), MX_OK);
+    struct mx_record *recs = calloc(300, sizeof *recs);
+    for (unsigned i = 0; i < 300; i++) {
+        snprintf(recs[i].domain, sizeof recs[i].domain, "d%u.test", i);
+        recs[i].job = &h.jobs[i];
+        mx_engine_submit(h.eng, &recs[i]);
+    }
+    struct timespec ts = {0, 100 * 1000000L};
+    nanosleep(&ts, NULL);
+    struct mx_counters c;
+    mx_engine_counters(h.eng, &c);
+    cr_expect_eq(c.ext_inflight, 2, "%lu provider requests out", (unsigned long)c.ext_inflight);
+    cr_expect_eq(c.ext_max_ms, 1000);
+    cr_expect_eq(atomic_load(&h.finished), 0);
+    pthread_t th;
+    pthread_create(&th, NULL, fake_answer_all, &fp);
+    cr_assert(wait_finished(&h, 300, 10000), "%u finished", atomic_load(&h.finished));
+    pthread_join(th, NULL);
+    cr_expect_eq(atomic_load(&fp.submitted), 2, "the shared cache did not join the requests");
+    for (unsigned i = 0; i < 300; i++) /* the keys' lengths; the unprovided type fails */
+        cr_assert_str_eq(h.jobs[i].summary, recs[i].domain[1] % 2 ? "25/OTHER" : "18/OTHER",
+                         "record %u", i);
+    mx_engine_counters(h.eng, &c);
+    cr_expect_eq(c.ext_inflight, 0);
+    cr_expect_eq(c.ext_done, 2);
+    mx_engine_close(h.eng);
+    cr_assert(mx_engine_join_timed(h.eng, 5000));
+    mx_engine_destroy(h.eng);
+    free(recs);
+    free(h.jobs);
+    dns_server_stop(srv);
+}
