@@ -153,8 +153,11 @@ void mx_auth_stats(struct mx_auth *a, struct mx_auth_stats *out);
 struct mx_engine;
 /* Registers m for MX_QT_AUTH_MX and MX_QT_AUTH_SOA; before mx_engine_start.
  * The provider's max_ms (for the stall detector) is the longest one
- * question may take: (tries + 1) * (timeout_ms + 1000 / server_qps). m must
- * outlive the engine's use of it (destroy the engine first). */
+ * question may take: (tries + 1) * (timeout_ms + 1000 / server_qps).
+ * Stop order: mx_engine_close or _abort, mx_engine_join; then
+ * mx_auth_destroy (it answers what is still out, as aborted, into the
+ * engine, and joins the module's thread, which may still be inside
+ * mx_engine_ext_complete); then mx_engine_destroy. */
 enum mx_status mx_auth_add_providers(struct mx_auth *m, struct mx_engine *e);
 /* The oracle key of (server, qname) into buf: "ADDR|QNAME"; returns the
  * length it needed (like snprintf). */

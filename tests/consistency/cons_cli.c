@@ -238,8 +238,10 @@ static struct mx_record *read_input(size_t *count)
     return recs;
 }
 
-/* Runs every record through an engine with the module as its provider. */
-static bool run(const struct mx_config *cfg, struct mx_auth *m, struct mx_record *recs, size_t n)
+/* Runs every record through an engine with the module as its provider;
+ * returns the engine, joined but not destroyed (NULL on failure). */
+static struct mx_engine *run(const struct mx_config *cfg, struct mx_auth *m,
+                             struct mx_record *recs, size_t n)
 {
     char err[MX_ERRLEN];
     struct mx_engine *eng = NULL;
@@ -247,7 +249,7 @@ static bool run(const struct mx_config *cfg, struct mx_auth *m, struct mx_record
         mx_auth_add_providers(m, eng) != MX_OK || mx_engine_start(eng, err, sizeof err) != MX_OK) {
         fprintf(stderr, "cons_cli: %s\n", err);
         mx_engine_destroy(eng);
-        return false;
+        return NULL;
     }
     outstanding = n;
     for (size_t i = 0; i < n; i++)
@@ -258,8 +260,7 @@ static bool run(const struct mx_config *cfg, struct mx_auth *m, struct mx_record
     pthread_mutex_unlock(&lock);
     mx_engine_close(eng);
     mx_engine_join(eng);
-    mx_engine_destroy(eng);
-    return true;
+    return eng;
 }
 
 /* Judges one domain and prints its row; frees what it held. */
@@ -320,12 +321,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "cons_cli: %s\n", err);
         return 1;
     }
-    if (n && !run(&cfg, m, recs, n))
+    struct mx_engine *eng = n ? run(&cfg, m, recs, n) : NULL;
+    if (n && !eng)
         return 1;
     double t1 = now_s();
     struct mx_auth_stats st;
     mx_auth_stats(m, &st);
-    mx_auth_destroy(m); /* after the engine, which held it as a provider */
+    /* The stop order of a provider: the engine's workers are joined; the
+     * module's thread is joined next (a callback may still be inside
+     * mx_engine_ext_complete, which touches the engine after waking the
+     * record's worker); the engine goes last. */
+    mx_auth_destroy(m);
+    mx_engine_destroy(eng);
     /* 3. judge and print */
     int rc = 0;
     for (size_t i = 0; i < n; i++)
