@@ -11,11 +11,13 @@
  *
  *    Politeness is built in:
  *      - a per-address pacer: at most cfg.server_qps packets per second to
- *        one authoritative address (default 10), evenly spaced; retries and
- *        TCP re-asks included (at most server_qps * T + 2 packets in any span
- *        of T seconds); a scan of a registrar's portfolio sends thousands of
- *        domains to the same few servers, and this is what keeps it polite;
- *      - a global pacer over all addresses (cfg.global_qps, default 200);
+ *        one authoritative address (default 10), each at least 1/server_qps
+ *        after the one before, retries and TCP re-asks included (so at most
+ *        server_qps * T + 1 packets in any span of T seconds); a scan of a
+ *        registrar's portfolio sends thousands of domains to the same few
+ *        servers, and this is what keeps it polite;
+ *      - a global pacer over all addresses (cfg.global_qps, default 200;
+ *        at most global_qps * T + 2 packets in any span T);
  *      - an answer cache keyed (address, qname, qtype) with in-flight
  *        de-duplication: an identical question is asked once per scan (within
  *        cache_max_age_s), whatever the number of domains, NS names or

@@ -15,11 +15,20 @@
 #define EDNS_SIZE 1232
 
 /* ---- pacers ----
- * next is the earliest time of the next packet. After an idle spell it
- * restarts from now (no credit piles up); otherwise packets keep their
- * schedule, so a late loop turn does not lower the rate. Sends happen at
- * t_k in [s_k, s_k + gap) with scheduled times s_k at least gap apart:
- * at most T / gap + 2 packets in any span T. */
+ * next is the earliest time of the next packet.
+ * Per address (politeness first): strictly spaced, every packet at least
+ * gap after the one before, so at most T / gap + 1 packets in any span T
+ * (server_qps + 1 in any second); a late loop turn costs a little rate.
+ * Global (a ceiling on throughput): after an idle spell it restarts from
+ * now (no credit piles up); otherwise packets keep their schedule, so late
+ * loop turns (epoll waits in whole milliseconds) do not lower the rate.
+ * Sends happen at t_k in [s_k, s_k + gap) with scheduled times s_k at
+ * least gap apart: at most T / gap + 2 packets in any span T. */
+static void pace_strict(uint64_t *next, uint64_t now, uint64_t gap)
+{
+    *next = (*next > now ? *next : now) + gap;
+}
+
 static void pace_take(uint64_t *next, uint64_t now, uint64_t gap)
 {
     if (*next + gap <= now)
@@ -556,7 +565,7 @@ int mx_auth_send_some(struct mx_auth *m)
             }
         }
         struct mx_auth_q *q = dequeue(s);
-        pace_take(&s->next_us, now_us, m->server_gap_us);
+        pace_strict(&s->next_us, now_us, m->server_gap_us);
         pace_take(&m->global_next_us, now_us, m->global_gap_us);
         if (s->qhead)
             heap_down(m, s->heap_idx); /* next_us only grew */
