@@ -14,11 +14,14 @@
 #define MX_CHECK_SPF 2u   /* TXT of the domain, SPF tree, spf_mx_not_covered */
 #define MX_CHECK_DMARC 4u /* _dmarc TXT */
 #define MX_CHECK_DEFAULT (MX_CHECK_MX | MX_CHECK_SPF | MX_CHECK_DMARC)
+/* Opt-in (SPEC 1.7), each its own word in --checks. */
+#define MX_CHECK_SMTP 8u  /* SMTP probe of every usable exchange address */
 
 struct mx_analyze_cfg {
     unsigned checks;
     const struct mx_allowlist *allow;
     const struct mx_providers *providers; /* may be NULL */
+    bool smtp_rcpt;       /* the SMTP probe also asks RCPT TO:<postmaster@domain> */
 };
 
 /* The whole procedure: MX, then SPF and DMARC, providers. domain is a valid,

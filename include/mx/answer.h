@@ -20,6 +20,7 @@
 #define MX_T_MX 15
 #define MX_T_TXT 16
 #define MX_T_AAAA 28
+#define MX_T_TLSA 52
 
 /* X(ENUM, name): the outcome of one query, also the CSV `status` values. */
 #define MX_RC_MAP(X)       \
@@ -51,6 +52,8 @@ struct mx_rdata {
     struct mx_ip ip;     /* A, AAAA */
     const char *txt;     /* TXT: the character-strings joined without separator */
     size_t txt_len;      /* may contain NUL bytes */
+    const unsigned char *raw; /* TLSA: the rdata as on the wire */
+    size_t raw_len;
 };
 
 struct mx_answer {
@@ -59,9 +62,15 @@ struct mx_answer {
     bool cname;          /* the answer followed at least one CNAME from the qname */
     bool truncated;      /* more data than the scanner keeps (MX_ANSWER_MAX) */
     bool aa;             /* the response had the AA bit (authoritative answer) */
+    bool ad;             /* the response's AD bit: the resolver validated every
+                            record of the answer with DNSSEC (RFC 4035 3.2.3); a
+                            validating resolver reports it when the query had AD
+                            or DO set (RFC 6840 5.7, mx_dns_build_query_flags) */
+    uint16_t target_len; /* length of the CNAME-expanded name (see
+                            mx_answer_target), 0 when none is kept */
     uint32_t ttl;        /* smallest TTL of the records of qtype (0 when none) */
     uint16_t count;      /* records of qtype */
-    uint32_t size;       /* bytes used in data[] */
+    uint32_t size;       /* bytes of records in data[] (the target follows them) */
     uint32_t cap;        /* bytes available in data[] */
     unsigned char data[]; /* serialized records, read with mx_answer_get */
 };
@@ -72,10 +81,15 @@ struct mx_answer {
 bool mx_answer_get(const struct mx_answer *a, unsigned i, struct mx_rdata *out);
 /* Iteration: size_t off = 0; while (mx_answer_next(a, &off, &rd)) ... */
 bool mx_answer_next(const struct mx_answer *a, size_t *off, struct mx_rdata *out);
-/* "NODATA": NOERROR with no record of the asked type. */
+/* The name the CNAME chain from the qname ended at (the "expanded name" of
+ * RFC 7672 2.2.2), or NULL when the answer did not go through a CNAME or the
+ * name was not kept. Presentation form as mx_wire_name writes it. */
+const char *mx_answer_target(const struct mx_answer *a);
+/* "NODATA": NOERROR with no record of the asked type (an answer whose
+ * records were all too large to keep is not NODATA). */
 static inline bool mx_answer_nodata(const struct mx_answer *a)
 {
-    return a->rc == MX_RC_NOERROR && a->count == 0;
+    return a->rc == MX_RC_NOERROR && a->count == 0 && !a->truncated;
 }
 /* The look-up ended without a DNS answer (SERVFAIL, REFUSED, timeout, a
  * malformed reply ...): it proves nothing either way. */
@@ -123,6 +137,11 @@ bool mx_answer_add_ns(struct mx_answer **a, const char *name);
 bool mx_answer_add_soa(struct mx_answer **a, const char *mname, uint32_t serial);
 bool mx_answer_add_ip(struct mx_answer **a, const struct mx_ip *ip);
 bool mx_answer_add_txt(struct mx_answer **a, const char *txt, size_t len);
+/* A record kept as its raw rdata (answers of qtype MX_T_TLSA). */
+bool mx_answer_add_raw(struct mx_answer **a, const unsigned char *rdata, size_t len);
+/* Records the CNAME-expanded name (mx_answer_target); may come before or
+ * after the records. */
+bool mx_answer_set_target(struct mx_answer **a, const char *name);
 
 /* Decodes a possibly compressed name at buf[*off] into presentation form
  * (lowercase, escapes \. \\ \DDD, "" for root). Advances *off past the name

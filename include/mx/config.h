@@ -16,11 +16,18 @@ struct mx_server {
     bool v6;
 };
 
+/* --format: what the results file holds. */
+enum mx_format {
+    MX_FORMAT_CSV,   /* RFC 4180 CSV with a header row */
+    MX_FORMAT_JSONL, /* one JSON object a line (JSON Lines), no header */
+};
+
 struct mx_config {
     /* inputs and outputs */
     const char **inputs;
     size_t ninputs;
     const char *output;        /* NULL or "-" = stdout */
+    enum mx_format format;
     const char *stats_path;
     const char *status_file;   /* NDJSON progress */
     const char *providers_path;
@@ -42,6 +49,15 @@ struct mx_config {
     size_t cache_entries;
     unsigned cache_max_age_s;
     unsigned checks;           /* MX_CHECK_* */
+    /* the SMTP probe (--checks ...,smtp) */
+    bool smtp_rcpt;            /* also MAIL FROM:<> and RCPT TO:<postmaster@domain> */
+    unsigned smtp_port;
+    const char *smtp_ehlo;     /* NULL: this host's name */
+    double smtp_rate;          /* new connections per second */
+    unsigned smtp_max_conns;
+    unsigned smtp_connect_ms;  /* connect timeout */
+    unsigned smtp_timeout_ms;  /* greeting, each reply, the TLS handshake */
+    const char *smtp_ca_file;  /* trust store for certificates; NULL: the system's */
     struct mx_allowlist allow;
     /* sharding */
     unsigned shard_index;      /* 0-based */

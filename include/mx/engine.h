@@ -63,12 +63,22 @@ void mx_engine_describe(struct mx_engine *e, FILE *f, unsigned max_recs, unsigne
 void mx_engine_release(struct mx_record *rec);
 void mx_engine_destroy(struct mx_engine *e);
 
+/* What mx_engine_run_all does around the run: setup after the engine is
+ * made (register providers), teardown after the records are done (stop
+ * them), before the engine goes. Either may be NULL. */
+struct mx_engine_hooks {
+    enum mx_status (*setup)(void *ud, struct mx_engine *e, char *err, size_t errlen);
+    void (*teardown)(void *ud);
+    void *ud;
+};
+
 /* Runs analyze over the valid records of recs[0..n) with an engine of its
  * own and returns when every one is finished (`mxscan check`, `spf`, the
  * resolver probe); its counters into *counters when not NULL. */
 enum mx_status mx_engine_run_all(const struct mx_config *cfg, struct mx_record *recs, size_t n,
-                                 mx_analysis_fn analyze, void *aud, struct mx_counters *counters,
-                                 char *err, size_t errlen);
+                                 mx_analysis_fn analyze, void *aud,
+                                 const struct mx_engine_hooks *hooks,
+                                 struct mx_counters *counters, char *err, size_t errlen);
 
 /* ---- look-ups that are not DNS queries ----
  * An analysis asks for them through the oracle like DNS answers, with a

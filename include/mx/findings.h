@@ -115,7 +115,72 @@ enum mx_severity { MX_SEV_INFO, MX_SEV_WARN, MX_SEV_ERROR };
       "An exchange rejects mail for postmaster@domain (5xx).",                                  \
       "Configure the exchange to accept the domain, or remove it.")                            \
     X(SMTP_NO_STARTTLS, "smtp_no_starttls", WARN, "An exchange does not offer STARTTLS.",       \
-      "Enable STARTTLS on the exchange.")
+      "Enable STARTTLS on the exchange.")                                                       \
+    X(SMTP_TLS_FAILED, "smtp_tls_failed", ERROR,                                                \
+      "An exchange advertises STARTTLS but the TLS handshake fails: senders that require TLS "  \
+      "cannot deliver, the others defer or fall back to plain text.",                           \
+      "Fix the server's TLS set-up (certificate and key, protocol versions, ciphers); test it " \
+      "with openssl s_client -starttls smtp.")                                                  \
+    X(SMTP_CERT_INVALID, "smtp_cert_invalid", WARN,                                             \
+      "The exchange's certificate does not validate for its name (expired, self-signed, wrong " \
+      "name or incomplete chain): senders that authenticate TLS (MTA-STS) refuse it.",          \
+      "Install a certificate from a public CA that names the exchange, with its full chain, "   \
+      "and renew it before it expires.")                                                        \
+    X(MTA_STS_INVALID, "mta_sts_invalid", ERROR,                                                \
+      "The MTA-STS record or policy is broken (several records, bad syntax, no id, or the "     \
+      "policy cannot be fetched over validated HTTPS): senders cannot apply it.",               \
+      "Publish one _mta-sts TXT record \"v=STSv1; id=...\" and serve the policy at "            \
+      "https://mta-sts.<domain>/.well-known/mta-sts.txt with a valid certificate.")             \
+    X(MTA_STS_MX_MISMATCH, "mta_sts_mx_mismatch", ERROR,                                        \
+      "An exchange matches none of the MTA-STS policy's mx: patterns: senders that honour an "  \
+      "enforce policy will not deliver to it.",                                                 \
+      "Add the exchange to the policy's mx: lines and change the record's id=, or remove the "  \
+      "exchange.")                                                                              \
+    X(MTA_STS_TLS_FAILS, "mta_sts_tls_fails", ERROR,                                            \
+      "The MTA-STS policy says enforce, but an exchange offers no STARTTLS or no certificate "  \
+      "valid for its name: compliant senders will not deliver to it.",                         \
+      "Fix TLS on the exchange first, or set the policy to mode: testing until it works.")     \
+    X(TLSRPT_INVALID, "tlsrpt_invalid", WARN,                                                   \
+      "The TLS-RPT record (_smtp._tls) is invalid: nobody can report failed TLS deliveries "    \
+      "to the domain.",                                                                         \
+      "Publish one record \"v=TLSRPTv1; rua=mailto:...\" (mailto: or https: URIs).")            \
+    X(TLSRPT_MISSING, "tlsrpt_missing", INFO,                                                   \
+      "MTA-STS or DANE is deployed but there is no TLS-RPT record: failed TLS deliveries go "   \
+      "unreported.",                                                                            \
+      "Publish _smtp._tls.<domain> TXT \"v=TLSRPTv1; rua=mailto:...\" to receive reports.")     \
+    X(DANE_TLSA_UNSIGNED, "dane_tlsa_unsigned", WARN,                                           \
+      "An exchange has TLSA records, but the answer is not DNSSEC-validated: senders ignore "   \
+      "them.",                                                                                  \
+      "Sign the exchange's zone with DNSSEC (and publish its DS record), or remove the TLSA "   \
+      "records.")                                                                               \
+    X(DANE_TLSA_INVALID, "dane_tlsa_invalid", ERROR,                                            \
+      "Validated TLSA records of an exchange are unusable (unknown usage, selector or matching " \
+      "type; wrong digest length): DANE senders cannot authenticate the exchange with them.",  \
+      "Publish TLSA records with usage 2 or 3, selector 0 or 1 and matching type 1 or 2 "      \
+      "(a SHA-256 or SHA-512 digest of the right length).")                                     \
+    X(DANE_TLSA_MISMATCH, "dane_tlsa_mismatch", ERROR,                                          \
+      "Validated TLSA records match none of the certificates the exchange presents: DANE "      \
+      "senders will not deliver.",                                                              \
+      "Publish TLSA records for the current certificate or key (before a roll-over), then "     \
+      "remove the stale ones.")                                                                 \
+    X(DANE_PARTIAL, "dane_partial", WARN,                                                       \
+      "Some exchanges have validated TLSA records and others have none: DANE protects only "    \
+      "part of the delivery paths.",                                                            \
+      "Publish TLSA records for every exchange (or for none).")                                \
+    X(NS_MX_INCONSISTENT, "ns_mx_inconsistent", WARN,                                           \
+      "The domain's authoritative servers answer with different MX sets: where mail goes "      \
+      "depends on the server a sender happens to ask.",                                         \
+      "Bring every server up to date (check zone transfers and the SOA serials).")            \
+    X(NS_SERIAL_MISMATCH, "ns_serial_mismatch", INFO,                                           \
+      "The authoritative servers serve different SOA serials: a zone transfer is pending or "   \
+      "broken.",                                                                                \
+      "Check that the secondaries get NOTIFY and transfer the zone; nothing to do if the "     \
+      "change is minutes old.")                                                                 \
+    X(NS_LAME, "ns_lame", WARN,                                                                 \
+      "A server named in the delegation does not answer authoritatively for the domain, or "    \
+      "not at all: look-ups are slower, and fail once the other servers are down.",             \
+      "Remove the server from the NS records (in the zone and at the parent), or serve the "    \
+      "zone on it.")
 
 enum mx_finding {
 #define X(e, label, sev, why, fix) MX_F_##e,
@@ -123,6 +188,11 @@ enum mx_finding {
 #undef X
     MX_F_COUNT
 };
+
+/* The codes from this one on come from the opt-in checks of SPEC 1.7 (SMTP
+ * probe, MTA-STS, TLS-RPT, DANE, consistency); the default checks (MX, SPF,
+ * DMARC) report only the codes before it. */
+#define MX_F_FIRST_OPT_IN MX_F_SMTP_UNREACHABLE
 
 typedef uint64_t mx_findings_t; /* bit (1 << enum mx_finding) */
 #define MX_FBIT(f) ((mx_findings_t)1 << (f))

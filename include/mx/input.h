@@ -23,6 +23,8 @@ struct mx_input_line {
     bool cut;             /* the line was longer than MX_INPUT_LINE_MAX */
     unsigned file_index;  /* index into the paths given to open */
     uint64_t line_no;     /* 1-based line number in that file */
+    bool has_rank;        /* a CSV line of two or more fields whose first is an integer */
+    int64_t rank;         /* ... that integer (e.g. the rank of rank,domain) */
 };
 
 /* paths: file names or "-" for stdin. */
@@ -51,8 +53,11 @@ void mx_input_destroy(struct mx_input *in);
  * reading thread can always be stopped and joined. */
 void mx_input_set_cancel(struct mx_input *in, const atomic_int *flag);
 
-/* Fixed, documented hash for --shard (64-bit FNV-1a of the raw line bytes
- * after trimming ASCII whitespace). Line goes to shard (hash % N). */
-uint64_t mx_input_shard_hash(const char *raw, size_t len);
+/* The fixed, documented hash of --shard (SPEC section 4): 64-bit FNV-1a of
+ * the row's domain column, the normalised name (lowercase, A-labels, no
+ * trailing dot; for a line that is no valid name, its escaped text). The
+ * row goes to shard I (1-based) when hash % N == I - 1, whatever its line,
+ * rank or file. */
+uint64_t mx_shard_hash(const char *domain);
 
 #endif

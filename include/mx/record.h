@@ -17,6 +17,8 @@ struct mx_record {
     uint64_t seq;             /* input order */
     uint64_t line_no;
     unsigned file_index;
+    bool has_rank;            /* the input line's rank (struct mx_input_line) */
+    int64_t rank;
     unsigned worker;
     bool valid;               /* a normalised name to look up */
     bool held_overflow;       /* MX_HELD_MAX was reached */

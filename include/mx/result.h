@@ -50,7 +50,12 @@ const char *mx_mail_status_name(enum mx_mail_status m);
     X(DMARC, "dmarc", "the DMARC record used")                                                  \
     X(DMARC_POLICY, "dmarc_policy", "policy applied to the domain: none quarantine reject")     \
     X(DMARC_SOURCE, "dmarc_source", "where the record was found: domain or organizational (lookup_failed)")   \
-    X(INPUT_LINE, "input_line", "line number of the name in its input file")
+    X(INPUT_LINE, "input_line", "line number of the name in its input file")                  \
+    X(INPUT_FILE, "input_file", "the input file the name came from, as given ('-' for stdin)")  \
+    X(RANK, "rank", "first CSV field of the input line when the line has two or more fields "  \
+                    "and that field is an integer (e.g. rank,domain); empty otherwise")  \
+    X(SMTP, "smtp", "--checks ...,smtp: per probed exchange address 'EXCHANGE@ADDR connect=... " \
+                    "greeting=CODE starttls=yes|no tls=VERSION|outcome cert=VERDICT [rcpt=CODE]', ';'")
 
 enum mx_column {
 #define X(e, h, d) MX_COL_##e,
@@ -61,8 +66,95 @@ enum mx_column {
 const char *mx_column_header(enum mx_column c);
 const char *mx_column_description(enum mx_column c);
 
+/* Values of the spf_result, dmarc_policy and dmarc_source columns:
+ * X(ENUM, text). EMPTY (0) is the empty column: not looked up, or no value. */
+#define MX_SPF_RESULT_MAP(X) \
+    X(EMPTY, "")             \
+    X(NONE, "none")          \
+    X(OK, "ok")              \
+    X(PERMERROR, "permerror") \
+    X(TEMPERROR, "temperror")
+#define MX_DMARC_POLICY_MAP(X) \
+    X(EMPTY, "")               \
+    X(NONE, "none")            \
+    X(QUARANTINE, "quarantine") \
+    X(REJECT, "reject")
+#define MX_DMARC_SOURCE_MAP(X)       \
+    X(EMPTY, "")                     \
+    X(DOMAIN, "domain")              \
+    X(ORGANIZATIONAL, "organizational") \
+    X(LOOKUP_FAILED, "lookup_failed")
+
+enum mx_spf_value {
+#define X(e, n) MX_SPFV_##e,
+    MX_SPF_RESULT_MAP(X)
+#undef X
+    MX_SPFV_COUNT
+};
+enum mx_dmarc_policy_value {
+#define X(e, n) MX_DPV_##e,
+    MX_DMARC_POLICY_MAP(X)
+#undef X
+    MX_DPV_COUNT
+};
+enum mx_dmarc_source_value {
+#define X(e, n) MX_DSV_##e,
+    MX_DMARC_SOURCE_MAP(X)
+#undef X
+    MX_DSV_COUNT
+};
+
+/* The three columns with a fixed set of values, for the tables above. */
+enum mx_valcol { MX_VC_SPF_RESULT, MX_VC_DMARC_POLICY, MX_VC_DMARC_SOURCE, MX_VC_COUNT };
+unsigned mx_value_count(enum mx_valcol c);
+/* The column text of value v ("" for EMPTY and unknown values). */
+const char *mx_value_name(enum mx_valcol c, unsigned v);
+/* The value of a column text; EMPTY (0) when s is empty or unknown. */
+unsigned mx_value_from_text(enum mx_valcol c, const char *s);
+/* The column header of c (spf_result, dmarc_policy, dmarc_source). */
+const char *mx_valcol_header(enum mx_valcol c);
+
+/* Outcome of the address look-ups of one exchange (or of the domain for
+ * implicit MX), X(ENUM, text): the `lookup` member of the JSON Lines row. */
+#define MX_LOOKUP_MAP(X)                \
+    X(OK, "ok")                         \
+    X(PRIVATE, "private")               \
+    X(NXDOMAIN, "nxdomain")             \
+    X(NO_ADDRESS, "no_address")         \
+    X(LOOKUP_FAILED, "lookup_failed")   \
+    X(NOT_LOOKED_UP, "not_looked_up")
+
+enum mx_lookup {
+#define X(e, n) MX_LOOKUP_##e,
+    MX_LOOKUP_MAP(X)
+#undef X
+    MX_LOOKUP_COUNT
+};
+const char *mx_lookup_name(enum mx_lookup l);
+
 #define MX_RESULT_TEXT 8192
 #define MX_MAX_PROVIDERS 8
+#define MX_RESULT_MX_MAX 64 /* MX records and looked-up hosts described structurally */
+
+/* One MX record, in answer order (structured view of the mx column). */
+struct mx_result_mx {
+    uint16_t pref;
+    int16_t host;       /* index into hosts[], -1 when not looked up (null MX, IP
+                           literal, invalid name, past MX_EXCHANGES_MAX) */
+    uint16_t name_off;  /* the exchange, within the mx column text ("." for the null MX) */
+    uint16_t name_len;
+};
+
+/* A looked-up exchange, or the domain itself for implicit MX (structured
+ * view of the mx_addresses column). */
+struct mx_result_host {
+    uint8_t lookup;     /* enum mx_lookup */
+    uint8_t rc[2];      /* outcome of the A and the AAAA look-up (enum mx_rc) */
+    bool cname;         /* an answer went through a CNAME */
+    uint16_t naddr;     /* addresses, written "ADDR,ADDR" ... */
+    uint16_t addr_off;  /* ... at this offset within the mx_addresses column text */
+    uint16_t addr_len;
+};
 
 struct mx_result {
     enum mx_rc status;
@@ -73,6 +165,20 @@ struct mx_result {
     uint16_t n_spf_providers;                    /* provider ids authorized by SPF */
     uint16_t spf_providers[MX_MAX_PROVIDERS];
     bool overflow;                               /* some column text was cut */
+    /* Structured view of some columns (JSON Lines, statistics), filled
+     * where their text is. */
+    bool has_mx_ttl;
+    uint32_t mx_ttl;
+    uint8_t spf_result;                          /* enum mx_spf_value */
+    uint8_t dmarc_policy;                        /* enum mx_dmarc_policy_value */
+    uint8_t dmarc_source;                        /* enum mx_dmarc_source_value */
+    bool spf_counted;                            /* spf_lookups, spf_voids are set */
+    uint32_t spf_lookups, spf_voids;
+    bool implicit;                               /* no MX: hosts[0] is the domain itself */
+    bool mx_cut;                                 /* more MX records than mx[] holds */
+    uint16_t nmx, nhosts;
+    struct mx_result_mx mx[MX_RESULT_MX_MAX];
+    struct mx_result_host hosts[MX_RESULT_MX_MAX];
     uint32_t col_off[MX_COL_COUNT];
     uint32_t col_len[MX_COL_COUNT];
     uint32_t used;
@@ -80,6 +186,18 @@ struct mx_result {
     /* Explanations for people (`mxscan check`), not columns: */
     char spf_problem[512]; /* why the SPF record is broken (term, target, loop) */
     char spf_cover[640];   /* the first exchange address SPF does not pass, and why */
+    char smtp_talk[2048];  /* the SMTP probe's conversations, a line each */
+};
+
+/* Where a row came from: the columns that are not in struct mx_result. */
+struct mx_providers;
+struct mx_row_info {
+    uint64_t line_no;                     /* input_line */
+    const char *input_file;               /* input_file: the path as given, "-" for stdin */
+    bool has_rank;                        /* rank */
+    int64_t rank;
+    const struct mx_providers *providers; /* names of the result's provider ids (JSON
+                                             Lines; the CSV has their text); may be NULL */
 };
 
 void mx_result_reset(struct mx_result *r);

@@ -37,6 +37,7 @@ enum mx_resume_verdict {
     MX_RESUME_CONTINUE, /* go on: *ck filled, the earlier rows counted into the tally */
     MX_RESUME_COMPLETE, /* the scan is already complete: nothing to do */
     MX_RESUME_REFUSED,  /* err says why; *exit_code says how to end */
+    MX_RESUME_FRESH,    /* killed before anything was durable: start afresh */
 };
 
 /* --resume: reads the checkpoint beside cfg->output, compares fingerprints,

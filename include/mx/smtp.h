@@ -161,8 +161,10 @@ const char *mx_smtp_ext_name(enum mx_smtp_ext v);
 #define MX_SMTP_CHAIN_MAX 8  /* presented certificates whose digests are kept */
 
 struct mx_smtp_digest {
-    uint8_t cert[32]; /* SHA-256 of the certificate (DER): DANE x 0 1 */
-    uint8_t spki[32]; /* SHA-256 of its SubjectPublicKeyInfo (DER): DANE x 1 1 */
+    uint8_t cert[32];    /* SHA-256 of the certificate (DER): DANE x 0 1 */
+    uint8_t spki[32];    /* SHA-256 of its SubjectPublicKeyInfo (DER): DANE x 1 1 */
+    uint8_t cert512[64]; /* SHA-512 of the certificate: DANE x 0 2 */
+    uint8_t spki512[64]; /* SHA-512 of the SubjectPublicKeyInfo: DANE x 1 2 */
 };
 
 struct mx_smtp_result {
@@ -202,6 +204,11 @@ struct mx_smtp_result {
     unsigned chain_len;          /* presented certificates, leaf first */
     bool chain_truncated;        /* more than MX_SMTP_CHAIN_MAX presented */
     struct mx_smtp_digest chain[MX_SMTP_CHAIN_MAX];
+    uint16_t chain_links;        /* bit i: the leaf verifies (signatures, dates,
+                                    server purpose; not the name) through the
+                                    presented chain up to chain[i] taken as the
+                                    trust anchor, whose own dates are not judged:
+                                    what a DANE-TA(2) match needs (RFC 7671 5.2.2) */
 
     /* RCPT (requests with a rcpt_domain) */
     enum mx_smtp_rcpt rcpt;

@@ -39,10 +39,16 @@ void mx_sockio_get_stats(const struct mx_sockio *io, struct mx_sockio_stats *out
 size_t mx_dns_build_query(unsigned char *buf, size_t buflen, uint16_t id, const char *name,
                           uint16_t qtype, uint16_t edns_size);
 
-/* Flags of mx_dns_build_query_flags. */
-#define MX_DNS_Q_NORD 1u /* RD clear: a non-recursive query (to an authoritative server) */
+/* Flags for mx_dns_build_query_flags. */
+#define MX_DNSQ_AD 0x1u /* AD in the header: "tell me whether you validated"
+                           (RFC 6840 5.7); enough for the AD bit in answers */
+#define MX_DNSQ_DO 0x2u /* DO in the OPT record (RFC 3225): also asks for the
+                           DNSSEC records (RRSIG ...), larger answers */
+#define MX_DNSQ_CD 0x4u /* CD: checking disabled (answers of bogus data too) */
+#define MX_DNSQ_NORD 0x8u /* RD clear: a non-recursive query (to an authoritative
+                             server) */
 
-/* mx_dns_build_query with flags (0: the same bytes as mx_dns_build_query). */
+/* mx_dns_build_query with flags; flags 0 gives exactly its bytes. */
 size_t mx_dns_build_query_flags(unsigned char *buf, size_t buflen, uint16_t id, const char *name,
                                 uint16_t qtype, uint16_t edns_size, unsigned flags);
 

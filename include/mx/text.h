@@ -1,4 +1,5 @@
-/* Small ASCII text helpers shared by the record parsers (SPF, DMARC). */
+/* Small ASCII text helpers shared by the record parsers (SPF, DMARC) and
+ * the one-line result formats (SMTP probe, policy fetches). */
 #ifndef MX_TEXT_H
 #define MX_TEXT_H
 
@@ -37,5 +38,19 @@ void mx_text_copy_shown(char *dst, size_t dlen, const char *src, size_t slen);
  * snprintf(dst, dlen, "%s%s", a, b) without its cost (hot path); returns
  * strlen(a) + strlen(b). */
 size_t mx_text_join(char *dst, size_t dlen, const char *a, const char *b);
+
+/* A "key=value ..." line written into buf[0..len), snprintf-style: need
+ * counts every byte asked for, so need >= len means it was cut. */
+struct mx_text_out {
+    char *buf;
+    size_t len, need;
+};
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+void mx_text_put(struct mx_text_out *o, const char *fmt, ...);
+/* ' KEY="TEXT"' with '"' and '\' escaped by a backslash and bytes outside
+ * printable ASCII as \xHH: one line, whatever a server sent. */
+void mx_text_put_quoted(struct mx_text_out *o, const char *key, const char *s);
 
 #endif

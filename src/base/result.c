@@ -21,6 +21,66 @@ static const char *const col_desc[] = {
 #undef X
 };
 
+static const char *const spf_values[] = {
+#define X(e, n) n,
+    MX_SPF_RESULT_MAP(X)
+#undef X
+};
+static const char *const dmarc_policy_values[] = {
+#define X(e, n) n,
+    MX_DMARC_POLICY_MAP(X)
+#undef X
+};
+static const char *const dmarc_source_values[] = {
+#define X(e, n) n,
+    MX_DMARC_SOURCE_MAP(X)
+#undef X
+};
+static const struct {
+    const char *const *names;
+    unsigned n;
+    enum mx_column col;
+} valcols[MX_VC_COUNT] = {
+    {spf_values, MX_SPFV_COUNT, MX_COL_SPF_RESULT},
+    {dmarc_policy_values, MX_DPV_COUNT, MX_COL_DMARC_POLICY},
+    {dmarc_source_values, MX_DSV_COUNT, MX_COL_DMARC_SOURCE},
+};
+static const char *const lookup_names[] = {
+#define X(e, n) n,
+    MX_LOOKUP_MAP(X)
+#undef X
+};
+
+unsigned mx_value_count(enum mx_valcol c)
+{
+    return (unsigned)c < MX_VC_COUNT ? valcols[c].n : 0;
+}
+
+const char *mx_value_name(enum mx_valcol c, unsigned v)
+{
+    return (unsigned)c < MX_VC_COUNT && v < valcols[c].n ? valcols[c].names[v] : "";
+}
+
+unsigned mx_value_from_text(enum mx_valcol c, const char *s)
+{
+    if ((unsigned)c >= MX_VC_COUNT || !s || !*s)
+        return 0;
+    for (unsigned v = 1; v < valcols[c].n; v++)
+        if (strcmp(valcols[c].names[v], s) == 0)
+            return v;
+    return 0;
+}
+
+const char *mx_valcol_header(enum mx_valcol c)
+{
+    return (unsigned)c < MX_VC_COUNT ? col_headers[valcols[c].col] : "";
+}
+
+const char *mx_lookup_name(enum mx_lookup l)
+{
+    return (unsigned)l < MX_LOOKUP_COUNT ? lookup_names[l] : "not_looked_up";
+}
+
 const char *mx_mail_status_name(enum mx_mail_status m)
 {
     return (unsigned)m < MX_MAIL_COUNT ? mail_names[m] : "unknown";
@@ -44,9 +104,20 @@ void mx_result_reset(struct mx_result *r)
     r->n_providers = 0;
     r->n_spf_providers = 0;
     r->overflow = false;
+    r->has_mx_ttl = false;
+    r->mx_ttl = 0;
+    r->spf_result = MX_SPFV_EMPTY;
+    r->dmarc_policy = MX_DPV_EMPTY;
+    r->dmarc_source = MX_DSV_EMPTY;
+    r->spf_counted = false;
+    r->spf_lookups = r->spf_voids = 0;
+    r->implicit = false;
+    r->mx_cut = false;
+    r->nmx = r->nhosts = 0;
     r->used = 0;
     r->spf_problem[0] = 0;
     r->spf_cover[0] = 0;
+    r->smtp_talk[0] = 0;
     memset(r->col_off, 0, sizeof r->col_off);
     memset(r->col_len, 0, sizeof r->col_len);
 }

@@ -1,4 +1,6 @@
 /* Small ASCII text helpers (text.h). */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "mx/text.h"
@@ -41,4 +43,30 @@ size_t mx_text_join(char *dst, size_t dlen, const char *a, const char *b)
     memcpy(dst + w, b, cb);
     dst[w + cb] = 0;
     return la + lb;
+}
+
+void mx_text_put(struct mx_text_out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = o->need < o->len ? o->len - o->need : 0;
+    int n = vsnprintf(room ? o->buf + o->need : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        o->need += (size_t)n;
+}
+
+void mx_text_put_quoted(struct mx_text_out *o, const char *key, const char *s)
+{
+    mx_text_put(o, " %s=\"", key);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            mx_text_put(o, "\\%c", c);
+        else if (c < 0x20 || c >= 0x7f)
+            mx_text_put(o, "\\x%02x", c);
+        else
+            mx_text_put(o, "%c", c);
+    }
+    mx_text_put(o, "\"");
 }

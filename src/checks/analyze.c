@@ -11,6 +11,7 @@
 #include "mx/mx_checks.h"
 #include "mx/names.h"
 #include "mx/record.h"
+#include "mx/smtp_checks.h"
 #include "mx/spf.h"
 #include "mx/text.h"
 
@@ -22,25 +23,29 @@
 
 static void spf_columns(const struct mx_spf_info *spf, struct mx_result *res)
 {
-    const char *result;
+    enum mx_spf_value v;
     if (spf->nrecords > 0)
         mx_result_set(res, MX_COL_SPF, spf->record);
     switch (spf->result) {
     case MX_SPF_NONE:
-        result = "none";
+        v = MX_SPFV_NONE;
         break;
     case MX_SPF_TEMPERROR:
-        result = "temperror";
+        v = MX_SPFV_TEMPERROR;
         break;
     case MX_SPF_PERMERROR:
-        result = "permerror";
+        v = MX_SPFV_PERMERROR;
         break;
     default:
-        result = "ok"; /* the outcome depends on the client address */
+        v = MX_SPFV_OK; /* the outcome depends on the client address */
         break;
     }
-    mx_result_set(res, MX_COL_SPF_RESULT, result);
+    res->spf_result = (uint8_t)v;
+    mx_result_set(res, MX_COL_SPF_RESULT, mx_value_name(MX_VC_SPF_RESULT, v));
     if (spf->parsed) {
+        res->spf_counted = true;
+        res->spf_lookups = spf->lookups;
+        res->spf_voids = spf->voids;
         mx_result_append_u(res, MX_COL_SPF_LOOKUPS, spf->lookups);
         mx_result_append_u(res, MX_COL_SPF_VOIDS, spf->voids);
     }
@@ -112,16 +117,23 @@ static void dmarc_columns(const struct mx_dmarc_info *dm, struct mx_result *res)
     if (dm->lookup_failed) {
         /* Unknown, not missing: say so, or the row reads like one scanned
          * without the DMARC check. */
+        res->dmarc_source = MX_DSV_LOOKUP_FAILED;
         mx_result_set(res, MX_COL_DMARC_SOURCE, "lookup_failed");
         return;
     }
     if (dm->source == MX_DMARC_SRC_NONE)
         return;
     mx_result_set(res, MX_COL_DMARC, dm->record);
-    mx_result_set(res, MX_COL_DMARC_SOURCE,
-                  dm->source == MX_DMARC_SRC_DOMAIN ? "domain" : "organizational");
-    if (dm->valid && dm->policy != MX_DMARC_P_UNSET)
-        mx_result_set(res, MX_COL_DMARC_POLICY, mx_dmarc_policy_name(dm->policy));
+    res->dmarc_source =
+        dm->source == MX_DMARC_SRC_DOMAIN ? MX_DSV_DOMAIN : MX_DSV_ORGANIZATIONAL;
+    mx_result_set(res, MX_COL_DMARC_SOURCE, mx_value_name(MX_VC_DMARC_SOURCE, res->dmarc_source));
+    if (dm->valid && dm->policy != MX_DMARC_P_UNSET) {
+        res->dmarc_policy = dm->policy == MX_DMARC_P_NONE         ? MX_DPV_NONE
+                            : dm->policy == MX_DMARC_P_QUARANTINE ? MX_DPV_QUARANTINE
+                                                                  : MX_DPV_REJECT;
+        mx_result_set(res, MX_COL_DMARC_POLICY,
+                      mx_value_name(MX_VC_DMARC_POLICY, res->dmarc_policy));
+    }
 }
 
 static void add_id(uint16_t *ids, uint16_t *n, uint16_t id, struct mx_result *res,
@@ -204,6 +216,9 @@ bool mx_analyze(const struct mx_analyze_cfg *cfg, const char *domain, struct mx_
         return false;
     if (!set.exists)
         goto out; /* NXDOMAIN or a failed MX query: nothing else is asked */
+    if ((cfg->checks & MX_CHECK_SMTP) && set.complete &&
+        !mx_checks_smtp(cfg, domain, o, &set, res))
+        done = false;
 
     if (cfg->checks & MX_CHECK_SPF) {
         spf_done = mx_spf_analyze(o, domain, &spf);

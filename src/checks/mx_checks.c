@@ -140,18 +140,22 @@ static bool same_addresses(const struct mx_mxset *set)
 }
 
 /* "NAME[>CNAME]=ADDR,ADDR" or "NAME=OUTCOME"; a failed type beside
- * addresses of the other is noted as ",AAAA:SERVFAIL". */
-static void render_addresses(struct mx_result *res, const char *name, const struct mx_answer *a,
-                             const struct mx_answer *aaaa)
+ * addresses of the other is noted as ",AAAA:SERVFAIL". Describes the host
+ * in res->hosts too (its look-up outcome as judge_exchange reads it);
+ * returns its index there, -1 when hosts[] is full. */
+static int render_addresses(struct mx_result *res, const struct mx_allowlist *allow,
+                            const char *name, const struct mx_answer *a,
+                            const struct mx_answer *aaaa)
 {
     const struct mx_answer *ans[2] = {a, aaaa};
     unsigned naddr = 0;
-    bool nx = false;
+    bool nx = false, global = false;
     const struct mx_answer *failed = NULL;
     if (res->col_len[MX_COL_MX_ADDRESSES] > 0)
         mx_result_append(res, MX_COL_MX_ADDRESSES, ";", 1);
     mx_result_appends(res, MX_COL_MX_ADDRESSES, name);
     mx_result_appends(res, MX_COL_MX_ADDRESSES, (a->cname || aaaa->cname) ? ">CNAME=" : "=");
+    uint32_t addr_off = res->col_len[MX_COL_MX_ADDRESSES];
     for (int i = 0; i < 2; i++) {
         size_t off = 0;
         struct mx_rdata rd;
@@ -168,8 +172,11 @@ static void render_addresses(struct mx_result *res, const char *name, const stru
                 mx_result_append(res, MX_COL_MX_ADDRESSES, ",", 1);
             mx_result_appends(res, MX_COL_MX_ADDRESSES, buf);
             naddr++;
+            if (!global && mx_ip_is_global(&rd.ip, allow))
+                global = true;
         }
     }
+    uint32_t addr_len = res->col_len[MX_COL_MX_ADDRESSES] - addr_off;
     if (naddr > 0) {
         if (failed)
             mx_result_appendf(res, MX_COL_MX_ADDRESSES, ",%s:%s",
@@ -178,6 +185,21 @@ static void render_addresses(struct mx_result *res, const char *name, const stru
         const char *outcome = nx ? "NXDOMAIN" : failed ? mx_rc_name(failed->rc) : "NODATA";
         mx_result_append(res, MX_COL_MX_ADDRESSES, outcome, strlen(outcome));
     }
+    if (res->nhosts >= MX_RESULT_MX_MAX)
+        return -1;
+    struct mx_result_host *h = &res->hosts[res->nhosts];
+    h->lookup = (uint8_t)(global     ? MX_LOOKUP_OK
+                          : naddr    ? MX_LOOKUP_PRIVATE
+                          : nx       ? MX_LOOKUP_NXDOMAIN
+                          : failed   ? MX_LOOKUP_LOOKUP_FAILED
+                                     : MX_LOOKUP_NO_ADDRESS);
+    h->rc[0] = (uint8_t)a->rc;
+    h->rc[1] = (uint8_t)aaaa->rc;
+    h->cname = a->cname || aaaa->cname;
+    h->naddr = (uint16_t)(naddr > UINT16_MAX ? UINT16_MAX : naddr);
+    h->addr_off = (uint16_t)addr_off;
+    h->addr_len = (uint16_t)addr_len;
+    return res->nhosts++;
 }
 
 /* Judges one looked-up exchange from its A and AAAA answers. */
@@ -235,8 +257,8 @@ static bool mx_set_faulty(mx_findings_t f)
 }
 
 /* No MX records: the domain's own A/AAAA (RFC 5321 section 5.1). */
-static bool classify_implicit(const char *domain, struct mx_oracle *o, struct mx_result *res,
-                              struct mx_mxset *set)
+static bool classify_implicit(const struct mx_analyze_cfg *cfg, const char *domain,
+                              struct mx_oracle *o, struct mx_result *res, struct mx_mxset *set)
 {
     set->implicit = true;
     const struct mx_answer *a = mx_oracle_get(o, domain, MX_T_A, 0);
@@ -247,7 +269,8 @@ static bool classify_implicit(const char *domain, struct mx_oracle *o, struct mx
     bool addrs = (a->rc == MX_RC_NOERROR && a->count > 0) ||
                  (aaaa->rc == MX_RC_NOERROR && aaaa->count > 0);
     bool failed = mx_rc_failed(a->rc) || mx_rc_failed(aaaa->rc);
-    render_addresses(res, domain, a, aaaa);
+    res->implicit = true;
+    render_addresses(res, cfg->allow, domain, a, aaaa);
     if (addrs) {
         res->findings |= MX_FBIT(MX_F_MX_NONE_IMPLICIT);
         res->mail = MX_MAIL_IMPLICIT;
@@ -287,7 +310,7 @@ bool mx_checks_mx(const struct mx_analyze_cfg *cfg, const char *domain, struct m
     }
     set->exists = true;
     if (mx->count == 0)
-        return classify_implicit(domain, o, res, set);
+        return classify_implicit(cfg, domain, o, res, set);
 
     /* The records, in answer order. */
     mx_findings_t f = 0;
@@ -299,14 +322,29 @@ bool mx_checks_mx(const struct mx_analyze_cfg *cfg, const char *domain, struct m
     struct mx_rdata rd;
     if (mx->truncated)
         res->overflow = true;
+    res->has_mx_ttl = true;
+    res->mx_ttl = mx->ttl;
     mx_result_append_u(res, MX_COL_MX_TTL, (unsigned long)mx->ttl);
     while (mx_answer_next(mx, &off, &rd)) {
         if (nrec)
             mx_result_append(res, MX_COL_MX, ";", 1);
         mx_result_append_u(res, MX_COL_MX, rd.pref);
         mx_result_append(res, MX_COL_MX, " ", 1);
+        uint32_t name_at = res->col_len[MX_COL_MX];
         mx_result_appends(res, MX_COL_MX, rd.name[0] ? rd.name : ".");
         nrec++;
+        /* The structured view: host holds the index into set->ex until
+         * the exchanges are rendered (then the index into res->hosts). */
+        struct mx_result_mx *m = NULL;
+        if (res->nmx < MX_RESULT_MX_MAX) {
+            m = &res->mx[res->nmx++];
+            m->pref = rd.pref;
+            m->host = -1;
+            m->name_off = (uint16_t)name_at;
+            m->name_len = (uint16_t)(res->col_len[MX_COL_MX] - name_at);
+        } else {
+            res->mx_cut = true;
+        }
         if (!rd.name[0]) {
             nnull++;
             null_pref = rd.pref;
@@ -328,6 +366,8 @@ bool mx_checks_mx(const struct mx_analyze_cfg *cfg, const char *domain, struct m
                 break;
         if (i < set->n) {
             f |= MX_FBIT(MX_F_MX_DUPLICATE);
+            if (m)
+                m->host = (int16_t)i;
             continue;
         }
         ndistinct++;
@@ -335,6 +375,8 @@ bool mx_checks_mx(const struct mx_analyze_cfg *cfg, const char *domain, struct m
             res->overflow = true;
             continue;
         }
+        if (m)
+            m->host = (int16_t)set->n;
         struct mx_exchange *e = &set->ex[set->n++];
         memset(e, 0, sizeof *e);
         e->name = rd.name;
@@ -393,13 +435,18 @@ bool mx_checks_mx(const struct mx_analyze_cfg *cfg, const char *domain, struct m
 
     unsigned usable = 0;
     bool failed = false;
+    int16_t host_of[MX_EXCHANGES_MAX];
     for (unsigned i = 0; i < set->n; i++) {
         const struct mx_exchange *e = &set->ex[i];
         usable += e->usable;
         failed = failed || e->failed;
+        host_of[i] = -1;
         if (e->looked_up)
-            render_addresses(res, e->name, e->a, e->aaaa);
+            host_of[i] = (int16_t)render_addresses(res, cfg->allow, e->name, e->a, e->aaaa);
     }
+    for (unsigned k = 0; k < res->nmx; k++)
+        if (res->mx[k].host >= 0)
+            res->mx[k].host = host_of[res->mx[k].host];
     if (same_addresses(set) && ndistinct == set->n)
         f |= MX_FBIT(MX_F_MX_SAME_ADDRESSES);
     if (set->n > 0 && usable == 0 && !failed)

@@ -370,6 +370,11 @@ static enum mx_spf_result fetch(struct eval *e, const char *domain, unsigned dep
     while (mx_answer_next(txt, &off, &rd))
         if (mx_spf_is_record(rd.txt, rd.txt_len) && n++ == 0)
             first = rd;
+    if (n == 0 && txt->truncated) {
+        /* its TXT records are larger than the scanner keeps: one may be SPF */
+        explain(e, "TXT answer larger than mxscan keeps", domain);
+        return MX_SPF_TEMPERROR;
+    }
     if (n == 0)
         return MX_SPF_NONE;
     if (n > 1) {

@@ -118,6 +118,11 @@ static char walk_target(struct walk *w, const char *target, unsigned depth)
     while (mx_answer_next(txt, &off, &rd))
         if (mx_spf_is_record(rd.txt, rd.txt_len) && n++ == 0)
             first = rd;
+    if (n == 0 && txt->truncated) { /* unreadable, as a failed look-up */
+        w->broken_fail = true;
+        note(w, "include target's TXT answer is larger than mxscan keeps", target);
+        return 'x';
+    }
     if (n != 1) {
         w->broken_perm = true;
         note(w, n ? "include target has several SPF records" : "include target has no SPF record",
@@ -262,6 +267,14 @@ static bool select_record(const struct mx_answer *txt, struct mx_spf_info *out,
             first = rd;
             mx_text_copy_shown(out->record, sizeof out->record, rd.txt, rd.txt_len);
         }
+    if (out->nrecords == 0 && txt->truncated) {
+        /* TXT records larger than the scanner keeps: an SPF record may be
+         * among them, so no verdict (like a failed look-up) */
+        out->txt_failed = true;
+        out->result = MX_SPF_TEMPERROR;
+        snprintf(out->error, sizeof out->error, "TXT answer larger than mxscan keeps");
+        return false;
+    }
     if (out->nrecords == 0) {
         out->findings |= MX_FBIT(MX_F_SPF_MISSING);
         out->result = MX_SPF_NONE;

@@ -10,6 +10,7 @@
 #include "mx/engine.h"
 #include "mx/input.h"
 #include "mx/names.h"
+#include "mx/optin.h"
 #include "mx/providers.h"
 #include "mx/scan.h"
 
@@ -153,6 +154,15 @@ static void print_one(const struct mx_record *rec, bool color)
     if (dmarc[0])
         printf("  DMARC: %s\n         (policy %s, found at the %s)\n", dmarc, pol[0] ? pol : "-",
                strcmp(src, "organizational") == 0 ? "organizational domain" : "domain");
+    if (r->smtp_talk[0]) {
+        printf("  SMTP:\n");
+        for (const char *l = r->smtp_talk; *l;) {
+            const char *e = strchr(l, '\n');
+            size_t n = e ? (size_t)(e - l) : strlen(l);
+            printf("    %.*s\n", (int)n, l);
+            l += n + (e ? 1 : 0);
+        }
+    }
     if (prov[0] || sprov[0])
         printf("  providers: exchanges %s; authorized by SPF %s\n", prov[0] ? prov : "-",
                sprov[0] ? sprov : "-");
@@ -173,6 +183,24 @@ static void print_one(const struct mx_record *rec, bool color)
     printf("\n");
 }
 
+struct optin_hooks {
+    const struct mx_config *cfg;
+    struct mx_optin *optin;
+};
+
+static enum mx_status optin_setup(void *ud, struct mx_engine *e, char *err, size_t errlen)
+{
+    struct optin_hooks *h = ud;
+    return mx_optin_start(h->cfg, e, &h->optin, err, errlen);
+}
+
+static void optin_teardown(void *ud)
+{
+    struct optin_hooks *h = ud;
+    mx_optin_stop(h->optin);
+    h->optin = NULL;
+}
+
 int mx_check_run(const struct mx_opts *o)
 {
     int rc = MX_EXIT_FAIL;
@@ -187,6 +215,7 @@ int mx_check_run(const struct mx_opts *o)
         goto out;
     }
     acfg.checks = o->cfg.checks;
+    acfg.smtp_rcpt = o->cfg.smtp_rcpt;
     acfg.allow = &o->cfg.allow;
     acfg.providers = prov;
     for (size_t i = 0; i < o->nargs; i++) {
@@ -200,9 +229,10 @@ int mx_check_run(const struct mx_opts *o)
         else
             mx_analyze_invalid(shown, &r->res);
     }
-    if (mx_engine_run_all(&o->cfg, recs, o->nargs, mx_analyze_record, &acfg, NULL, err,
-                          sizeof err) !=
-        MX_OK) {
+    struct optin_hooks oh = {&o->cfg, NULL};
+    struct mx_engine_hooks hooks = {optin_setup, optin_teardown, &oh};
+    if (mx_engine_run_all(&o->cfg, recs, o->nargs, mx_analyze_record, &acfg, &hooks, NULL, err,
+                          sizeof err) != MX_OK) {
         fprintf(stderr, "mxscan: %s\n", err);
         goto out;
     }

@@ -120,7 +120,7 @@ int mx_spf_cmd_run(const struct mx_opts *o)
     }
     rec->valid = true;
     rec->job = job;
-    if (mx_engine_run_all(&o->cfg, rec, 1, spf_cb, NULL, NULL, err, sizeof err) != MX_OK) {
+    if (mx_engine_run_all(&o->cfg, rec, 1, spf_cb, NULL, NULL, NULL, err, sizeof err) != MX_OK) {
         fprintf(stderr, "mxscan: %s\n", err);
         rc = MX_EXIT_FAIL;
         goto out;

@@ -58,13 +58,16 @@ static bool set_shard(struct mx_opts *, const struct optdef *, const char *, cha
 static bool set_allow(struct mx_opts *, const struct optdef *, const char *, char *, size_t);
 static bool set_checks(struct mx_opts *, const struct optdef *, const char *, char *, size_t);
 static bool set_color(struct mx_opts *, const struct optdef *, const char *, char *, size_t);
+static bool set_format(struct mx_opts *, const struct optdef *, const char *, char *, size_t);
 
 /* clang-format off */
 static const struct optdef table[] = {
     {"resolver", 'r', "ADDR[:PORT][,...]", CMD_ALL, K_CUSTOM, 0, 0, 0, 1, NULL, set_resolvers,
      "resolvers to ask (IPv6 as [ADDR]:PORT); default: the nameservers of /etc/resolv.conf"},
     {"output", 'o', "FILE", CMD_SCAN, K_STR, F(cfg.output), 0, 0, 1, NULL, NULL,
-     "results CSV; zstd-compressed unless FILE is '-' (stdout) or ends in .csv"},
+     "results file; zstd-compressed unless FILE is '-' (stdout) or ends in .csv (.jsonl)"},
+    {"format", 0, "FORMAT", CMD_SCAN, K_CUSTOM, 0, 0, 0, 1, "csv", set_format,
+     "results as csv (a header row, then one row a domain) or jsonl (one JSON object a line)"},
     {"stats", 0, "FILE", CMD_SCAN, K_STR, F(cfg.stats_path), 0, 0, 1, NULL, NULL,
      "write aggregate statistics as JSON ('-': stdout)"},
     {"rate", 0, "QPS", CMD_ALL, K_U64, F(cfg.rate), 0, 10000000, 1, "2000", NULL,
@@ -86,7 +89,7 @@ static const struct optdef table[] = {
     {"force", 0, NULL, CMD_SCAN, K_FLAG, F(cfg.force), 0, 0, 1, NULL, NULL,
      "start afresh even when OUTPUT holds an interrupted scan (its rows are lost)"},
     {"checks", 0, "LIST", CMD_ALL, K_CUSTOM, 0, 0, 0, 1, "mx,spf,dmarc", set_checks,
-     "look-ups to make: mx, spf, dmarc ('mx' alone for MX-only scans)"},
+     "look-ups to make: mx, spf, dmarc ('mx' alone for MX-only scans); opt-in: smtp"},
     {"cache-size", 0, "N", CMD_ALL, K_SIZE, F(cfg.cache_entries), 64, 100000000, 1, "200000",
      NULL, "answers kept in the shared cache"},
     {"cache-max-age", 0, "SEC", CMD_ALL, K_UNS, F(cfg.cache_max_age_s), 0, 604800, 1, "600",
@@ -111,6 +114,22 @@ static const struct optdef table[] = {
      "stop (resumably, exit 3) after SEC bad seconds in a row; 0 = never"},
     {"stall-timeout", 0, "SEC", CMD_SCAN, K_UNS, F(cfg.stall_s), 1, 86400, 1, "10", NULL,
      "stop (resumably, exit 5) when domains wait and nothing at all happens for SEC s"},
+    {"smtp-rcpt", 0, NULL, CMD_SCAN | CMD_CHECK, K_FLAG, F(cfg.smtp_rcpt), 0, 0, 1, NULL, NULL,
+     "with --checks ...,smtp: also MAIL FROM:<> and RCPT TO:<postmaster@DOMAIN> (never DATA)"},
+    {"smtp-port", 0, "PORT", CMD_SCAN | CMD_CHECK, K_UNS, F(cfg.smtp_port), 1, 65535, 1, "25",
+     NULL, "port of the SMTP probe (labs)"},
+    {"smtp-ehlo", 0, "NAME", CMD_SCAN | CMD_CHECK, K_STR, F(cfg.smtp_ehlo), 0, 0, 1, NULL, NULL,
+     "EHLO name of the probe: a name that tells operators who scans (default: this host)"},
+    {"smtp-rate", 0, "N", CMD_SCAN | CMD_CHECK, K_DBL, F(cfg.smtp_rate), 0, 10000, 1, "20", NULL,
+     "new SMTP connections per second, all addresses together"},
+    {"smtp-max-conns", 0, "N", CMD_SCAN | CMD_CHECK, K_UNS, F(cfg.smtp_max_conns), 1, 4096, 1,
+     "64", NULL, "SMTP connections open at once (one per address at most)"},
+    {"smtp-connect-timeout", 0, "MS", CMD_SCAN | CMD_CHECK, K_UNS, F(cfg.smtp_connect_ms), 100,
+     120000, 1, "10000", NULL, "time to wait for an SMTP connection"},
+    {"smtp-timeout", 0, "MS", CMD_SCAN | CMD_CHECK, K_UNS, F(cfg.smtp_timeout_ms), 100, 600000, 1,
+     "30000", NULL, "time to wait for the greeting, each reply and the TLS handshake"},
+    {"smtp-ca-file", 0, "FILE", CMD_SCAN | CMD_CHECK, K_STR, F(cfg.smtp_ca_file), 0, 0, 1, NULL,
+     NULL, "PEM trust store for the exchanges' certificates (default: the system's)"},
     {"progress", 0, NULL, CMD_SCAN, K_FLAG, F(cfg.progress), 0, 0, 1, NULL, NULL,
      "progress line on stderr every second even when stderr is not a terminal"},
     {"status-file", 0, "FILE", CMD_SCAN, K_STR, F(cfg.status_file), 0, 0, 1, NULL, NULL,
@@ -326,8 +345,7 @@ static bool set_checks(struct mx_opts *o, const struct optdef *d, const char *ar
                        size_t whylen)
 {
     (void)d;
-    static const char *const optin[] = {"smtp", "rcpt", "dane", "mta-sts", "tlsrpt",
-                                        "consistency"};
+    static const char *const optin[] = {"dane", "mta-sts", "tlsrpt", "consistency"};
     unsigned c = 0;
     char buf[128];
     snprintf(buf, sizeof buf, "%s", arg);
@@ -341,14 +359,16 @@ static bool set_checks(struct mx_opts *o, const struct optdef *d, const char *ar
             c |= MX_CHECK_DMARC;
         else if (!strcmp(t, "default") || !strcmp(t, "all"))
             c |= MX_CHECK_DEFAULT;
+        else if (!strcmp(t, "smtp"))
+            c |= MX_CHECK_SMTP;
         else {
             for (size_t i = 0; i < sizeof optin / sizeof optin[0]; i++)
                 if (!strcmp(t, optin[i])) {
                     snprintf(why, whylen, "'%s' (an opt-in check of SPEC 1.7) is not in this "
-                                          "version; want mx, spf, dmarc", t);
+                                          "version; want mx, spf, dmarc, smtp", t);
                     return false;
                 }
-            snprintf(why, whylen, "unknown check '%s'; want a list of mx, spf, dmarc", t);
+            snprintf(why, whylen, "unknown check '%s'; want a list of mx, spf, dmarc, smtp", t);
             return false;
         }
     }
@@ -372,6 +392,21 @@ static bool set_color(struct mx_opts *o, const struct optdef *d, const char *arg
         o->cfg.color = isatty(STDOUT_FILENO) != 0;
     else {
         snprintf(why, whylen, "want auto, always or never");
+        return false;
+    }
+    return true;
+}
+
+static bool set_format(struct mx_opts *o, const struct optdef *d, const char *arg, char *why,
+                       size_t whylen)
+{
+    (void)d;
+    if (!strcmp(arg, "csv"))
+        o->cfg.format = MX_FORMAT_CSV;
+    else if (!strcmp(arg, "jsonl"))
+        o->cfg.format = MX_FORMAT_JSONL;
+    else {
+        snprintf(why, whylen, "want csv or jsonl");
         return false;
     }
     return true;

@@ -487,7 +487,7 @@ static void send_one(struct mx_auth *m, struct mx_auth_server *s, struct mx_auth
     uint16_t id = (uint16_t)((uint32_t)s->id_next * s->id_mul);
     s->id_next++;
     size_t len = mx_dns_build_query_flags(buf, sizeof buf, id, q->qname, q->qtype, EDNS_SIZE,
-                                          MX_DNS_Q_NORD);
+                                          MX_DNSQ_NORD);
     if (len == 0) {
         finish(m, q, MX_AUTH_ERROR, MX_RC_OTHER);
         return;

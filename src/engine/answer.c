@@ -19,18 +19,26 @@ const char *mx_rc_name(enum mx_rc rc)
     return (unsigned)rc < MX_RC_COUNT ? rc_names[rc] : "OTHER";
 }
 
-struct mx_answer *mx_answer_new(enum mx_rc rc, uint16_t qtype, uint32_t ttl, bool cname)
+/* An empty answer with room for cap bytes of data. */
+static struct mx_answer *alloc_answer(enum mx_rc rc, uint16_t qtype, uint32_t cap)
 {
-    uint32_t cap = 256;
     struct mx_answer *a = malloc(sizeof *a + cap);
     if (!a)
         return NULL;
     memset(a, 0, sizeof *a);
     a->rc = rc;
     a->qtype = qtype;
-    a->ttl = ttl;
-    a->cname = cname;
     a->cap = cap;
+    return a;
+}
+
+struct mx_answer *mx_answer_new(enum mx_rc rc, uint16_t qtype, uint32_t ttl, bool cname)
+{
+    struct mx_answer *a = alloc_answer(rc, qtype, 256);
+    if (a) {
+        a->ttl = ttl;
+        a->cname = cname;
+    }
     return a;
 }
 
@@ -43,13 +51,10 @@ struct mx_answer *mx_answer_blob(uint16_t qtype, const void *data, size_t len)
 {
     if (len > MX_ANSWER_MAX * 4)
         return NULL;
-    struct mx_answer *a = malloc(sizeof *a + len);
+    struct mx_answer *a = alloc_answer(MX_RC_NOERROR, qtype, (uint32_t)len);
     if (!a)
         return NULL;
-    memset(a, 0, sizeof *a);
-    a->rc = MX_RC_NOERROR;
-    a->qtype = qtype;
-    a->size = a->cap = (uint32_t)len;
+    a->size = (uint32_t)len;
     memcpy(a->data, data, len);
     return a;
 }
@@ -59,18 +64,25 @@ const void *mx_answer_blob_data(const struct mx_answer *a, size_t len)
     return a && a->rc == MX_RC_NOERROR && a->size >= len && a->count == 0 ? a->data : NULL;
 }
 
+/* Bytes kept after the records: the CNAME target and its NUL. */
+static size_t tail_len(const struct mx_answer *a)
+{
+    return a->target_len ? (size_t)a->target_len + 1 : 0;
+}
+
 /* Makes room for n more bytes; false (and truncated set) past MX_ANSWER_MAX. */
 static bool reserve(struct mx_answer **ap, size_t n)
 {
     struct mx_answer *a = *ap;
-    if ((size_t)a->size + n <= a->cap)
+    size_t used = (size_t)a->size + tail_len(a);
+    if (used + n <= a->cap)
         return true;
-    if ((size_t)a->size + n > MX_ANSWER_MAX) {
+    if (used + n > MX_ANSWER_MAX) {
         a->truncated = true;
         return false;
     }
     size_t cap = a->cap;
-    while (cap < (size_t)a->size + n)
+    while (cap < used + n)
         cap *= 2;
     if (cap > MX_ANSWER_MAX)
         cap = MX_ANSWER_MAX;
@@ -84,20 +96,52 @@ static bool reserve(struct mx_answer **ap, size_t n)
     return true;
 }
 
+/* Room for a record of n bytes at the end of the records (the kept target,
+ * if any, moves up); NULL when it does not fit. The caller fills it and
+ * counts the record; size is already advanced. */
+static unsigned char *append(struct mx_answer **ap, size_t n)
+{
+    if (!reserve(ap, n))
+        return NULL;
+    struct mx_answer *a = *ap;
+    unsigned char *p = a->data + a->size;
+    if (a->target_len)
+        memmove(p + n, p, tail_len(a));
+    a->size += (uint32_t)n;
+    a->count++;
+    return p;
+}
+
+const char *mx_answer_target(const struct mx_answer *a)
+{
+    return a->target_len ? (const char *)a->data + a->size : NULL;
+}
+
+bool mx_answer_set_target(struct mx_answer **ap, const char *name)
+{
+    size_t nl = strlen(name);
+    if (nl == 0 || nl > 1023)
+        return false;
+    size_t old = tail_len(*ap);
+    if (nl + 1 > old && !reserve(ap, nl + 1 - old))
+        return false;
+    struct mx_answer *a = *ap;
+    memcpy(a->data + a->size, name, nl + 1);
+    a->target_len = (uint16_t)nl;
+    return true;
+}
+
 bool mx_answer_add_mx(struct mx_answer **ap, uint16_t pref, const char *name)
 {
     size_t nl = strlen(name);
-    if (nl > 65535 || !reserve(ap, 4 + nl + 1))
+    unsigned char *p = nl > 65535 ? NULL : append(ap, 4 + nl + 1);
+    if (!p)
         return false;
-    struct mx_answer *a = *ap;
-    unsigned char *p = a->data + a->size;
     p[0] = (unsigned char)(pref >> 8);
     p[1] = (unsigned char)pref;
     p[2] = (unsigned char)(nl >> 8);
     p[3] = (unsigned char)nl;
     memcpy(p + 4, name, nl + 1);
-    a->size += (uint32_t)(4 + nl + 1);
-    a->count++;
     return true;
 }
 
@@ -114,10 +158,9 @@ bool mx_answer_add_ns(struct mx_answer **ap, const char *name)
 bool mx_answer_add_soa(struct mx_answer **ap, const char *mname, uint32_t serial)
 {
     size_t nl = strlen(mname);
-    if (nl > 65535 || !reserve(ap, 6 + nl + 1))
+    unsigned char *p = nl > 65535 ? NULL : append(ap, 6 + nl + 1);
+    if (!p)
         return false;
-    struct mx_answer *a = *ap;
-    unsigned char *p = a->data + a->size;
     p[0] = (unsigned char)(serial >> 24);
     p[1] = (unsigned char)(serial >> 16);
     p[2] = (unsigned char)(serial >> 8);
@@ -125,37 +168,42 @@ bool mx_answer_add_soa(struct mx_answer **ap, const char *mname, uint32_t serial
     p[4] = (unsigned char)(nl >> 8);
     p[5] = (unsigned char)nl;
     memcpy(p + 6, mname, nl + 1);
-    a->size += (uint32_t)(6 + nl + 1);
-    a->count++;
     return true;
 }
 
 bool mx_answer_add_ip(struct mx_answer **ap, const struct mx_ip *ip)
 {
     size_t n = ip->family == 4 ? 4 : 16;
-    if (!reserve(ap, 1 + n))
+    unsigned char *p = append(ap, 1 + n);
+    if (!p)
         return false;
-    struct mx_answer *a = *ap;
-    a->data[a->size] = ip->family;
-    memcpy(a->data + a->size + 1, ip->b, n);
-    a->size += (uint32_t)(1 + n);
-    a->count++;
+    p[0] = ip->family;
+    memcpy(p + 1, ip->b, n);
+    return true;
+}
+
+/* TXT and raw rdata share a layout: length (2 bytes), bytes, NUL. */
+static bool add_bytes(struct mx_answer **ap, const void *bytes, size_t len)
+{
+    unsigned char *p = len > 65535 ? NULL : append(ap, 2 + len + 1);
+    if (!p)
+        return false;
+    p[0] = (unsigned char)(len >> 8);
+    p[1] = (unsigned char)len;
+    if (len)
+        memcpy(p + 2, bytes, len);
+    p[2 + len] = 0;
     return true;
 }
 
 bool mx_answer_add_txt(struct mx_answer **ap, const char *txt, size_t len)
 {
-    if (len > 65535 || !reserve(ap, 2 + len + 1))
-        return false;
-    struct mx_answer *a = *ap;
-    unsigned char *p = a->data + a->size;
-    p[0] = (unsigned char)(len >> 8);
-    p[1] = (unsigned char)len;
-    memcpy(p + 2, txt, len);
-    p[2 + len] = 0;
-    a->size += (uint32_t)(2 + len + 1);
-    a->count++;
-    return true;
+    return add_bytes(ap, txt, len);
+}
+
+bool mx_answer_add_raw(struct mx_answer **ap, const unsigned char *rdata, size_t len)
+{
+    return add_bytes(ap, rdata, len);
 }
 
 bool mx_answer_next(const struct mx_answer *a, size_t *off, struct mx_rdata *out)
@@ -186,6 +234,13 @@ bool mx_answer_next(const struct mx_answer *a, size_t *off, struct mx_rdata *out
         size_t l = (size_t)p[0] << 8 | p[1];
         out->txt = (const char *)p + 2;
         out->txt_len = l;
+        *off = o + 2 + l + 1;
+        return true;
+    }
+    case MX_T_TLSA: {
+        size_t l = (size_t)p[0] << 8 | p[1];
+        out->raw = p + 2;
+        out->raw_len = l;
         *off = o + 2 + l + 1;
         return true;
     }
@@ -270,7 +325,7 @@ bool mx_wire_name(const unsigned char *buf, size_t len, size_t *off, char *out, 
         if (o + c > len)
             return false;
         wire_len += 1 + c;
-        if (wire_len > 255)
+        if (wire_len + 1 > 255) /* with the root label: RFC 1035 3.1 */
             return false;
         if (w > 0) {
             if (w + 1 >= outlen)
@@ -394,6 +449,105 @@ static bool owner_is(const unsigned char *buf, size_t len, size_t off, const cha
     return strcasecmp(tmp, name) == 0;
 }
 
+/* The text of a TXT record, its strings joined, into tmp (cap bytes).
+ * -1 when malformed, 0 when longer than cap (not kept: a cut record would
+ * read as another record), else 1 with *w the length. */
+static int txt_join(const unsigned char *rd, size_t rl, char *tmp, size_t cap, size_t *w)
+{
+    size_t p = 0;
+    *w = 0;
+    bool fits = true;
+    while (p < rl) {
+        size_t sl = rd[p];
+        if (p + 1 + sl > rl)
+            return -1;
+        if (*w + sl <= cap)
+            memcpy(tmp + *w, rd + p + 1, sl);
+        else
+            fits = false;
+        *w += sl;
+        p += 1 + sl;
+    }
+    return fits ? 1 : 0;
+}
+
+static bool policy_txt(const char *t, size_t n)
+{
+    return n >= 2 && (t[0] == 'v' || t[0] == 'V') && t[1] == '=';
+}
+
+/* Adds the record r to *ap. -1: malformed (the answer is FORMERR); 0: not
+ * added (TXT of the other pass, or past what is kept: truncated is set);
+ * 1: added. pass 0 takes only TXT policy records, pass 1 the rest. */
+/* A SOA record: MNAME, RNAME, then five 32-bit numbers, SERIAL first. */
+static int add_soa(struct mx_answer **ap, const unsigned char *buf, size_t len, const struct rr *r)
+{
+    char mname[1024], rname[1024];
+    size_t o = r->rdata;
+    if (!mx_wire_name(buf, len, &o, mname, sizeof mname) ||
+        !mx_wire_name(buf, len, &o, rname, sizeof rname) || o + 20 != r->rdata + r->rdlen)
+        return -1;
+    uint32_t serial = (uint32_t)buf[o] << 24 | (uint32_t)buf[o + 1] << 16 |
+                      (uint32_t)buf[o + 2] << 8 | buf[o + 3];
+    return mx_answer_add_soa(ap, mname, serial) ? 1 : 0;
+}
+
+static int add_rr(struct mx_answer **ap, const unsigned char *buf, size_t len,
+                  const struct rr *r, uint16_t qtype, int pass)
+{
+    const unsigned char *rd = buf + r->rdata;
+    size_t rl = r->rdlen;
+    char name[1024];
+    size_t o;
+    switch (qtype) {
+    case MX_T_A:
+    case MX_T_AAAA: {
+        struct mx_ip ip = {.family = qtype == MX_T_A ? 4 : 6};
+        size_t want = qtype == MX_T_A ? 4 : 16;
+        if (rl != want)
+            return -1;
+        memcpy(ip.b, rd, want);
+        return mx_answer_add_ip(ap, &ip) ? 1 : 0;
+    }
+    case MX_T_MX:
+        o = r->rdata + 2;
+        if (rl < 3 || !mx_wire_name(buf, len, &o, name, sizeof name) || o != r->rdata + rl)
+            return -1;
+        return mx_answer_add_mx(ap, rd16(rd), name) ? 1 : 0;
+    case MX_T_TXT: {
+        static _Thread_local char tmp[MX_ANSWER_MAX];
+        size_t w;
+        int j = txt_join(rd, rl, tmp, sizeof tmp, &w);
+        if (j < 0)
+            return -1;
+        bool pol = j > 0 ? policy_txt(tmp, w) : (rl > 2 && policy_txt((const char *)rd + 1, rd[0]));
+        if (pol != (pass == 0))
+            return 0;
+        if (j == 0) {
+            (*ap)->truncated = true;
+            return 0;
+        }
+        return mx_answer_add_txt(ap, tmp, w) ? 1 : 0;
+    }
+    case MX_T_PTR:
+        o = r->rdata;
+        if (!mx_wire_name(buf, len, &o, name, sizeof name) || o != r->rdata + rl)
+            return -1;
+        return mx_answer_add_ptr(ap, name) ? 1 : 0;
+    case MX_T_NS:
+        o = r->rdata;
+        if (!mx_wire_name(buf, len, &o, name, sizeof name) || o != r->rdata + rl)
+            return -1;
+        return mx_answer_add_ns(ap, name) ? 1 : 0;
+    case MX_T_SOA:
+        return add_soa(ap, buf, len, r);
+    case MX_T_TLSA:
+        return mx_answer_add_raw(ap, rd, rl) ? 1 : 0;
+    default:
+        return 0;
+    }
+}
+
 struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, const char *asked,
                                       uint16_t qtype)
 {
@@ -485,75 +639,27 @@ struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, cons
     if (!a)
         return NULL;
     a->aa = (buf[2] & 0x04) != 0;
+    a->ad = (buf[3] & 0x20) != 0;
+    if (cname)
+        mx_answer_set_target(&a, cur); /* best effort: a name that does not fit is not kept */
     bool first = true;
-    for (unsigned i = 0; i < n; i++) {
-        if (rrs[i].type != qtype ||
-            !(cname ? owner_is(buf, len, rrs[i].owner_off, cur) : rrs[i].is_qname))
-            continue;
-        const unsigned char *rd = buf + rrs[i].rdata;
-        size_t rl = rrs[i].rdlen;
-        bool ok = true;
-        if (qtype == MX_T_A || qtype == MX_T_AAAA) {
-            struct mx_ip ip = {.family = qtype == MX_T_A ? 4 : 6};
-            size_t want = qtype == MX_T_A ? 4 : 16;
-            if (rl != want)
-                ok = false;
-            else {
-                memcpy(ip.b, rd, want);
-                mx_answer_add_ip(&a, &ip);
+    /* TXT: policy records ("v=...": SPF, DMARC, MTA-STS, TLS-RPT) first, so
+     * that an answer larger than the scanner keeps loses other text first. */
+    for (int pass = qtype == MX_T_TXT ? 0 : 1; pass < 2; pass++)
+        for (unsigned i = 0; i < n; i++) {
+            if (rrs[i].type != qtype ||
+                !(cname ? owner_is(buf, len, rrs[i].owner_off, cur) : rrs[i].is_qname))
+                continue;
+            int r = add_rr(&a, buf, len, &rrs[i], qtype, pass);
+            if (r < 0) {
+                free(a);
+                return mx_answer_failure(MX_RC_FORMERR, qtype);
             }
-        } else if (qtype == MX_T_MX) {
-            char name[1024];
-            size_t o = rrs[i].rdata + 2;
-            if (rl < 3 || !mx_wire_name(buf, len, &o, name, sizeof name) ||
-                o != rrs[i].rdata + rl)
-                ok = false;
-            else
-                mx_answer_add_mx(&a, rd16(rd), name);
-        } else if (qtype == MX_T_TXT) {
-            char tmp[65536 / 4];
-            size_t w = 0, p = 0;
-            while (p < rl) {
-                size_t sl = rd[p];
-                if (p + 1 + sl > rl) {
-                    ok = false;
-                    break;
-                }
-                if (w + sl <= sizeof tmp) {
-                    memcpy(tmp + w, rd + p + 1, sl);
-                    w += sl;
-                } else {
-                    a->truncated = true;
-                }
-                p += 1 + sl;
-            }
-            if (ok)
-                mx_answer_add_txt(&a, tmp, w);
-        } else if (qtype == MX_T_PTR || qtype == MX_T_NS) {
-            char name[1024];
-            size_t o = rrs[i].rdata;
-            if (!mx_wire_name(buf, len, &o, name, sizeof name) || o != rrs[i].rdata + rl)
-                ok = false;
-            else
-                mx_answer_add_ptr(&a, name);
-        } else if (qtype == MX_T_SOA) {
-            char mname[1024], rname[1024];
-            size_t o = rrs[i].rdata;
-            if (!mx_wire_name(buf, len, &o, mname, sizeof mname) ||
-                !mx_wire_name(buf, len, &o, rname, sizeof rname) || o + 20 != rrs[i].rdata + rl)
-                ok = false;
-            else
-                mx_answer_add_soa(&a, mname,
-                                  (uint32_t)buf[o] << 24 | (uint32_t)buf[o + 1] << 16 |
-                                      (uint32_t)buf[o + 2] << 8 | buf[o + 3]);
+            if (r == 0)
+                continue;
+            if (first || rrs[i].ttl < a->ttl)
+                a->ttl = rrs[i].ttl;
+            first = false;
         }
-        if (!ok) {
-            free(a);
-            return mx_answer_failure(MX_RC_FORMERR, qtype);
-        }
-        if (first || rrs[i].ttl < a->ttl)
-            a->ttl = rrs[i].ttl;
-        first = false;
-    }
     return a;
 }

@@ -22,14 +22,20 @@ static void batch_done(void *ud, struct mx_record *rec)
 }
 
 enum mx_status mx_engine_run_all(const struct mx_config *cfg, struct mx_record *recs, size_t n,
-                                 mx_analysis_fn analyze, void *aud, struct mx_counters *counters,
-                                 char *err, size_t errlen)
+                                 mx_analysis_fn analyze, void *aud,
+                                 const struct mx_engine_hooks *hooks,
+                                 struct mx_counters *counters, char *err, size_t errlen)
 {
     struct batch b = {.left = 0};
     struct mx_engine *eng = NULL;
     pthread_mutex_init(&b.lock, NULL);
     pthread_cond_init(&b.cond, NULL);
     enum mx_status st = mx_engine_create(cfg, analyze, aud, batch_done, &b, &eng, err, errlen);
+    bool set_up = false;
+    if (st == MX_OK && hooks && hooks->setup) {
+        st = hooks->setup(hooks->ud, eng, err, errlen);
+        set_up = st == MX_OK;
+    }
     if (st == MX_OK)
         st = mx_engine_start(eng, err, errlen);
     if (st == MX_OK) {
@@ -49,6 +55,8 @@ enum mx_status mx_engine_run_all(const struct mx_config *cfg, struct mx_record *
         if (counters)
             mx_engine_counters(eng, counters);
     }
+    if (hooks && hooks->teardown && (set_up || !hooks->setup))
+        hooks->teardown(hooks->ud);
     mx_engine_destroy(eng); /* joins the workers */
     pthread_mutex_destroy(&b.lock);
     pthread_cond_destroy(&b.cond);

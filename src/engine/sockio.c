@@ -289,7 +289,11 @@ size_t mx_dns_build_query_flags(unsigned char *buf, size_t buflen, uint16_t id, 
         return 0;
     memset(buf, 0, 12);
     put16(buf, id);
-    buf[2] = (flags & MX_DNS_Q_NORD) ? 0x00 : 0x01; /* RD */
+    buf[2] = (flags & MX_DNSQ_NORD) ? 0x00 : 0x01; /* RD */
+    if (flags & MX_DNSQ_AD)
+        buf[3] |= 0x20;
+    if (flags & MX_DNSQ_CD)
+        buf[3] |= 0x10;
     put16(buf + 4, 1); /* QDCOUNT */
     put16(buf + 10, 1); /* ARCOUNT: the OPT record */
     size_t off = 12;
@@ -336,6 +340,8 @@ size_t mx_dns_build_query_flags(unsigned char *buf, size_t buflen, uint16_t id, 
     put16(buf + off, 41);    /* TYPE OPT */
     put16(buf + off + 2, edns_size);
     memset(buf + off + 4, 0, 6); /* extended rcode, version, flags, RDLEN */
+    if (flags & MX_DNSQ_DO)
+        buf[off + 6] = 0x80; /* the DO bit: top bit of the OPT flags */
     off += 10;
     return off;
 }

@@ -20,7 +20,9 @@
  * Name field: a line with a comma or a double quote is parsed as one CSV
  * record (libcsv, strict) and its last field is the name; a line libcsv
  * refuses is used whole, so it becomes an invalid row rather than a lost
- * one. */
+ * one. Rank: when such a record has two or more fields and the first is
+ * an integer (ASCII blanks around it allowed, an optional sign, at most 18
+ * digits), it is kept as the line's rank. */
 #include <csv.h>
 #include <errno.h>
 #include <poll.h>
@@ -78,6 +80,9 @@ struct mx_input {
 
     char field[MX_INPUT_LINE_MAX + 1];
     size_t field_len;
+    size_t csv_fields;         /* fields of the record being parsed */
+    bool first_int;            /* its first field is an integer ... */
+    int64_t first_val;         /* ... of this value */
     size_t csv_rows;
     struct csv_parser csv;
 
@@ -504,9 +509,34 @@ static int first_nonblank(const struct mx_input *in)
     return in->line_cut ? in->tail_first_nb : -1;
 }
 
+/* An integer field: blanks around it, an optional sign, 1 to 18 digits. */
+static bool parse_rank(const char *s, size_t len, int64_t *out)
+{
+    size_t b = 0, e = len;
+    while (b < e && mx_is_space((unsigned char)s[b]))
+        b++;
+    while (e > b && mx_is_space((unsigned char)s[e - 1]))
+        e--;
+    bool neg = false;
+    if (b < e && (s[b] == '-' || s[b] == '+'))
+        neg = s[b++] == '-';
+    if (b == e || e - b > 18)
+        return false;
+    int64_t v = 0;
+    for (size_t i = b; i < e; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = neg ? -v : v;
+    return true;
+}
+
 static void csv_field(void *s, size_t len, void *data)
 {
     struct mx_input *in = data;
+    if (in->csv_fields++ == 0)
+        in->first_int = parse_rank(s, len, &in->first_val);
     if (len > MX_INPUT_LINE_MAX)
         len = MX_INPUT_LINE_MAX;
     if (len > 0)
@@ -537,6 +567,8 @@ static bool parse_csv(struct mx_input *in)
     in->field_len = 0;
     in->field[0] = 0;
     in->csv_rows = 0;
+    in->csv_fields = 0;
+    in->first_int = false;
     csv_set_term_func(&in->csv, no_term);
     used = csv_parse(&in->csv, in->line, in->line_len, csv_field, csv_row, in);
     ok = used == in->line_len && csv_error(&in->csv) == CSV_SUCCESS &&
@@ -590,10 +622,16 @@ enum mx_status mx_input_next(struct mx_input *in, struct mx_input_line *out, cha
         const char *name = in->line;
         size_t len = in->line_len;
         bool comma = memchr(in->line, ',', in->line_len) != NULL;
+        out->has_rank = false;
+        out->rank = 0;
         if (!in->line_cut && (comma || memchr(in->line, '"', in->line_len))) {
             if (parse_csv(in)) {
                 name = in->field;
                 len = in->field_len;
+                if (in->csv_fields >= 2 && in->first_int) {
+                    out->has_rank = true;
+                    out->rank = in->first_val;
+                }
             }
         }
         bool first = !in->header_done;
@@ -657,14 +695,7 @@ void mx_input_destroy(struct mx_input *in)
     free(in);
 }
 
-uint64_t mx_input_shard_hash(const char *raw, size_t len)
+uint64_t mx_shard_hash(const char *domain)
 {
-    const unsigned char *p = (const unsigned char *)raw;
-    size_t b = 0;
-    size_t e = len;
-    while (b < e && mx_is_space(p[b]))
-        b++;
-    while (e > b && mx_is_space(p[e - 1]))
-        e--;
-    return mx_fnv1a(MX_FNV1A_INIT, p + b, e - b);
+    return mx_fnv1a(MX_FNV1A_INIT, domain, strlen(domain));
 }

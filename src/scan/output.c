@@ -26,6 +26,7 @@ struct hist {
 
 struct mx_output {
     int fd;
+    enum mx_format format;
     bool zstd;
     bool resumable;
     bool is_stdout;
@@ -113,7 +114,15 @@ static enum mx_status flush_block(struct mx_output *o, ZSTD_EndDirective mode, c
 static enum mx_status append(struct mx_output *o, const char *s, size_t len, char *err,
                              size_t errlen)
 {
-    if (o->block_len + len > BLOCK_MAX) {
+    o->dirty = true;
+    while (o->block_len + len > BLOCK_MAX) {
+        /* fill the block (a row may be longer than a block), flush it */
+        size_t n = BLOCK_MAX - o->block_len;
+        memcpy(o->block + o->block_len, s, n);
+        o->block_len += n;
+        o->frame_in += n;
+        s += n;
+        len -= n;
         enum mx_status st = flush_block(o, ZSTD_e_continue, err, errlen);
         if (st != MX_OK)
             return st;
@@ -121,7 +130,6 @@ static enum mx_status append(struct mx_output *o, const char *s, size_t len, cha
     memcpy(o->block + o->block_len, s, len);
     o->block_len += len;
     o->frame_in += len;
-    o->dirty = true;
     return MX_OK;
 }
 
@@ -212,7 +220,21 @@ static size_t put_field(char *buf, size_t cap, size_t w, char *tmp, size_t tmpca
     return w;
 }
 
-size_t mx_output_format_row(const struct mx_result *r, uint64_t line_no, char *buf, size_t cap)
+/* Decimal text of v at the end of num[32]; returns where it starts. */
+static const char *decimal(char num[32], uint64_t v, bool neg)
+{
+    size_t i = 32;
+    do {
+        num[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (neg)
+        num[--i] = '-';
+    return num + i;
+}
+
+size_t mx_output_format_row(const struct mx_result *r, const struct mx_row_info *ri, char *buf,
+                            size_t cap)
 {
     static _Thread_local char tmp[MX_ROW_MAX / 2];
     size_t w = 0;
@@ -231,17 +253,23 @@ size_t mx_output_format_row(const struct mx_result *r, uint64_t line_no, char *b
             s = mx_mail_status_name(r->mail);
             len = strlen(s);
             break;
-        case MX_COL_INPUT_LINE: {
-            size_t i = sizeof num;
-            uint64_t v = line_no;
-            do {
-                num[--i] = (char)('0' + v % 10);
-                v /= 10;
-            } while (v);
-            s = num + i;
-            len = sizeof num - i;
+        case MX_COL_INPUT_LINE:
+            s = decimal(num, ri->line_no, false);
+            len = (size_t)(num + sizeof num - s);
             break;
-        }
+        case MX_COL_INPUT_FILE:
+            s = ri->input_file ? ri->input_file : "";
+            len = strlen(s);
+            break;
+        case MX_COL_RANK:
+            s = "";
+            len = 0;
+            if (ri->has_rank) {
+                uint64_t m = ri->rank < 0 ? 0 - (uint64_t)ri->rank : (uint64_t)ri->rank;
+                s = decimal(num, m, ri->rank < 0);
+                len = (size_t)(num + sizeof num - s);
+            }
+            break;
         default:
             s = mx_result_col(r, (enum mx_column)c, &len);
             break;
@@ -252,21 +280,42 @@ size_t mx_output_format_row(const struct mx_result *r, uint64_t line_no, char *b
     return w;
 }
 
+size_t mx_output_format(enum mx_format f, const struct mx_result *r, const struct mx_row_info *ri,
+                        char *buf, size_t cap)
+{
+    if (f == MX_FORMAT_JSONL)
+        return mx_output_format_jsonl(r, ri, buf, cap);
+    return mx_output_format_row(r, ri, buf, cap);
+}
+
 enum mx_status mx_output_line(struct mx_output *o, const char *line, size_t len, char *err,
                               size_t errlen)
 {
     return append(o, line, len, err, errlen);
 }
 
-enum mx_status mx_output_row(struct mx_output *o, const struct mx_result *r, uint64_t line_no,
-                             char *err, size_t errlen)
+enum mx_status mx_output_row(struct mx_output *o, const struct mx_result *r,
+                             const struct mx_row_info *ri, char *err, size_t errlen)
 {
-    size_t w = mx_output_format_row(r, line_no, o->line, LINE_MAX_BYTES);
-    return append(o, o->line, w, err, errlen);
+    size_t w = mx_output_format(o->format, r, ri, o->line, LINE_MAX_BYTES);
+    if (w <= LINE_MAX_BYTES)
+        return w ? append(o, o->line, w, err, errlen) : MX_ENOMEM;
+    char *big = malloc(w);
+    if (!big) {
+        snprintf(err, errlen, "out of memory");
+        return MX_ENOMEM;
+    }
+    size_t w2 = mx_output_format(o->format, r, ri, big, w);
+    enum mx_status st = w2 == w ? append(o, big, w, err, errlen) : MX_ENOMEM;
+    free(big);
+    return st;
 }
 
+/* The CSV header row (JSON Lines has none). */
 static enum mx_status write_header(struct mx_output *o, char *err, size_t errlen)
 {
+    if (o->format != MX_FORMAT_CSV)
+        return MX_OK;
     size_t w = 0;
     for (unsigned c = 0; c < MX_COL_COUNT; c++) {
         const char *h = mx_column_header((enum mx_column)c);
@@ -382,6 +431,9 @@ enum mx_status mx_output_open(const struct mx_config *cfg, const char *fingerpri
         return MX_ENOMEM;
     }
     o->fd = -1;
+    o->format = cfg->format;
+    if (o->format == MX_FORMAT_JSONL)
+        mx_output_jsonl_setup();
     snprintf(o->fingerprint, sizeof o->fingerprint, "%s", fingerprint);
     o->frame_bytes = cfg->frame_bytes;
     o->frame_ms = cfg->frame_ms;
@@ -395,7 +447,7 @@ enum mx_status mx_output_open(const struct mx_config *cfg, const char *fingerpri
         o->fd = STDOUT_FILENO;
         o->is_stdout = true;
     } else {
-        o->zstd = !ends_with(path, ".csv");
+        o->zstd = !ends_with(path, cfg->format == MX_FORMAT_JSONL ? ".jsonl" : ".csv");
         o->resumable = mx_checkpoint_path(path, o->ckpath, sizeof o->ckpath);
         int flags = O_WRONLY | O_CREAT | O_CLOEXEC;
         if (!resume_from)

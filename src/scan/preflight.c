@@ -40,7 +40,7 @@ static enum mx_rc probe_one(const struct mx_config *cfg, size_t i, struct mx_pre
     rec.job = &p;
     snprintf(rec.domain, sizeof rec.domain, ".");
     struct mx_counters c;
-    if (mx_engine_run_all(&one, &rec, 1, ask_root_soa, NULL, &c, err, errlen) != MX_OK)
+    if (mx_engine_run_all(&one, &rec, 1, ask_root_soa, NULL, NULL, &c, err, errlen) != MX_OK)
         return MX_RC_OTHER;
     pf->sent += c.sent;
     pf->answered += c.answered;

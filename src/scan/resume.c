@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mx/analyze.h"
 #include "mx/hash.h"
 #include "mx/results.h"
 #include "mx/resume.h"
@@ -124,11 +125,17 @@ static uint64_t hash_options(const struct mx_config *cfg)
 {
     const char *out = cfg->output;
     size_t ol = out ? strlen(out) : 0;
-    bool csv = ol > 4 && strcmp(out + ol - 4, ".csv") == 0;
+    bool jsonl = cfg->format == MX_FORMAT_JSONL;
+    const char *plain = jsonl ? ".jsonl" : ".csv";
+    size_t pl = strlen(plain);
+    bool zst = !(ol > pl && strcmp(out + ol - pl, plain) == 0);
     char opt[1024];
-    int n = snprintf(opt, sizeof opt, "v1 checks=%u shard=%u/%u out=%s providers=%s",
-                     cfg->checks, cfg->shard_index, cfg->shard_count, csv ? "csv" : "zst",
-                     cfg->providers_path ? cfg->providers_path : "default");
+    /* v2: the input_file and rank columns; shards keyed by name */
+    int n = snprintf(opt, sizeof opt, "v2 checks=%u shard=name:%u/%u out=%s format=%s providers=%s%s",
+                     cfg->checks, cfg->shard_index, cfg->shard_count, zst ? "zst" : "plain",
+                     jsonl ? "jsonl" : "csv",
+                     cfg->providers_path ? cfg->providers_path : "default",
+                     cfg->smtp_rcpt && (cfg->checks & MX_CHECK_SMTP) ? " rcpt" : "");
     uint64_t h = mx_fnv1a(MX_FNV1A_INIT, opt, (size_t)n);
     h = mx_fnv1a(h, &cfg->allow.n, sizeof cfg->allow.n);
     for (size_t i = 0; i < cfg->allow.n; i++) {
@@ -158,9 +165,12 @@ static void reread_row(void *ud, const char *const *f, unsigned n, const char *c
     (void)h;
     (void)nh;
     struct reread *r = ud;
-    if (n >= MX_COL_COUNT)
-        mx_tally_add_text(r->t, r->p, f[MX_COL_STATUS], f[MX_COL_MAIL_STATUS],
-                          f[MX_COL_FINDINGS], f[MX_COL_PROVIDERS], f[MX_COL_SPF_PROVIDERS]);
+    if (n >= MX_COL_COUNT) {
+        struct mx_tally_row tr;
+        mx_tally_row_from_fields(&tr, r->p, f);
+        mx_tally_add(r->t, &tr);
+        r->t->resumed_rows++;
+    }
 }
 
 enum mx_status mx_tally_from_output(struct mx_tally *t, const struct mx_providers *p,
@@ -223,11 +233,17 @@ enum mx_resume_verdict mx_resume_check(const struct mx_config *cfg, const char *
                       "--resume needs a regular output file (-o FILE)");
     /* A scan writes its checkpoint before its first row and removes it
      * when complete: an output without one is complete (or not ours). */
-    if (stat(ckpath, &st) != 0 && errno == ENOENT && stat(cfg->output, &st) == 0 &&
-        st.st_size > 0) {
+    if (stat(ckpath, &st) != 0 && errno == ENOENT) {
         memset(ck, 0, sizeof *ck);
-        ck->complete = true;
-        return MX_RESUME_COMPLETE;
+        if (stat(cfg->output, &st) == 0 && st.st_size > 0) {
+            ck->complete = true;
+            return MX_RESUME_COMPLETE;
+        }
+        /* Neither checkpoint nor rows: the scan was stopped between
+         * creating its output and writing its first checkpoint (or never
+         * started). Nothing is lost by starting over. */
+        if (stat(cfg->output, &st) == 0 || errno == ENOENT)
+            return MX_RESUME_FRESH;
     }
     if (mx_checkpoint_read(ckpath, ck, why, sizeof why) != MX_OK)
         return refuse(exit_code, MX_EXIT_USAGE, err, errlen,
@@ -241,8 +257,9 @@ enum mx_resume_verdict mx_resume_check(const struct mx_config *cfg, const char *
     if (strcmp(ck->fingerprint, fp) != 0)
         return refuse(exit_code, MX_EXIT_USAGE, err, errlen,
                       "cannot resume %s: options that shape the rows (--checks, "
-                      "--allow-address, --shard, --providers, output format) differ from the "
-                      "interrupted scan's. Use the same options, or start afresh without --resume",
+                      "--allow-address, --shard, --providers, --format, compression) differ "
+                      "from the interrupted scan's. Use the same options, or start afresh "
+                      "without --resume",
                       cfg->output);
     if (ck->complete)
         return MX_RESUME_COMPLETE;

@@ -28,6 +28,7 @@
 #include "mx/input.h"
 #include "mx/monitor.h"
 #include "mx/names.h"
+#include "mx/optin.h"
 #include "mx/output.h"
 #include "mx/preflight.h"
 #include "mx/providers.h"
@@ -68,6 +69,7 @@ struct scan {
     struct mx_output *out;
     struct mx_input *in;
     struct mx_monitor *mon;
+    struct mx_optin *optin;     /* the opt-in checks' providers (SMTP probe ...) */
     FILE *stats;                /* --stats, opened before the first query */
     struct mx_tally tally;
     char fingerprint[80];
@@ -219,17 +221,30 @@ static void finish_record(struct scan *s, struct mx_record *rec)
     if (rec->held_overflow)
         rec->res.overflow = true;
     const struct mx_result *r = &rec->res;
-    size_t len = mx_output_format_row(r, rec->line_no, buf, sizeof buf);
-    struct row *row = malloc(sizeof *row + len);
-    if (!row) {
+    const struct mx_row_info ri = {
+        .line_no = rec->line_no,
+        .input_file = s->cfg->inputs[rec->file_index],
+        .has_rank = rec->has_rank,
+        .rank = rec->rank,
+        .providers = s->providers,
+    };
+    enum mx_format fmt = s->cfg->format;
+    size_t len = mx_output_format(fmt, r, &ri, buf, sizeof buf);
+    struct row *row = len ? malloc(sizeof *row + len) : NULL;
+    bool ok = row != NULL;
+    if (ok && len <= sizeof buf)
+        memcpy(row->text, buf, len);
+    else if (ok) /* longer than buf (JSON Lines only): formatted again in place */
+        ok = mx_output_format(fmt, r, &ri, row->text, len) == len;
+    if (!ok) {
+        free(row);
         output_failure(s, "out of memory for a finished row");
         pool_put(s, rec);
         return;
     }
     row->seq = rec->seq;
-    mx_tally_row_from_result(&row->tally, r);
     row->len = len;
-    memcpy(row->text, buf, len);
+    mx_tally_row_from_result(&row->tally, r, &ri);
     pool_put(s, rec);
     atomic_fetch_add_explicit(&s->finished, 1, memory_order_relaxed);
     pthread_mutex_lock(&s->wlock);
@@ -348,8 +363,9 @@ static void *reader_main(void *arg)
         }
         last_line = line.line_no;
         last_file = line.file_index;
-        if (cfg->shard_count > 1 &&
-            mx_input_shard_hash(line.raw, line.rawlen) % cfg->shard_count != cfg->shard_index)
+        /* the shard follows the name, whatever its line, rank or file */
+        bool valid = mx_name_normalize(line.name, line.len, shown, sizeof shown);
+        if (cfg->shard_count > 1 && mx_shard_hash(shown) % cfg->shard_count != cfg->shard_index)
             continue;
         if (skip > 0) {
             skip--;
@@ -362,8 +378,10 @@ static void *reader_main(void *arg)
         rec->seq = seq++;
         rec->line_no = line.line_no;
         rec->file_index = line.file_index;
+        rec->has_rank = line.has_rank;
+        rec->rank = line.rank;
         mx_result_reset(&rec->res);
-        rec->valid = mx_name_normalize(line.name, line.len, shown, sizeof shown);
+        rec->valid = valid;
         if (rec->valid)
             memcpy(rec->domain, shown, strlen(shown) + 1);
         if (!rec->valid) {
@@ -466,6 +484,12 @@ static int prepare_resume(struct scan *s)
     case MX_RESUME_REFUSED:
         fprintf(stderr, "mxscan: %s\n", err);
         return code;
+    case MX_RESUME_FRESH:
+        if (!cfg->quiet)
+            fprintf(stderr, "mxscan: %s holds no rows and no checkpoint (stopped before its "
+                            "first one); starting afresh\n",
+                    cfg->output);
+        return GO_ON;
     case MX_RESUME_CONTINUE:
         break;
     }
@@ -579,6 +603,7 @@ static int scan_prepare(struct scan *s)
         return MX_EXIT_FAIL;
     }
     s->acfg.checks = cfg->checks;
+    s->acfg.smtp_rcpt = cfg->smtp_rcpt;
     s->acfg.allow = &cfg->allow;
     s->acfg.providers = s->providers;
     mx_resume_fingerprint(cfg, s->fingerprint, sizeof s->fingerprint);
@@ -597,7 +622,8 @@ static int scan_prepare(struct scan *s)
     if ((rc = prepare_files(s)) != GO_ON || (rc = prepare_pool(s)) != GO_ON)
         return rc;
     if (mx_engine_create(cfg, mx_analyze_record, &s->acfg, done_cb, s, &s->eng, err,
-                         sizeof err) != MX_OK) {
+                         sizeof err) != MX_OK ||
+        mx_optin_start(cfg, s->eng, &s->optin, err, sizeof err) != MX_OK) {
         fprintf(stderr, "mxscan: %s\n", err);
         return MX_EXIT_FAIL;
     }
@@ -671,6 +697,10 @@ static void scan_stop_threads(struct scan *s)
     }
     mx_monitor_stop(s->mon);
     s->mon = NULL;
+    if (!atomic_load(&threads_left)) {
+        mx_optin_stop(s->optin); /* requests still out are answered as aborted */
+        s->optin = NULL;
+    }
     if (s->have_s) {
         pthread_kill(s->sth, SIGUSR2);
         pthread_join(s->sth, NULL);
@@ -831,6 +861,7 @@ static void scan_free(struct scan *s)
         pthread_sigmask(SIG_SETMASK, &s->oldmask, NULL);
     if (atomic_load(&threads_left))
         return; /* a worker still runs and uses s: leave it all to the exit */
+    mx_optin_stop(s->optin);
     if (s->eng) {
         mx_engine_destroy(s->eng);
         for (unsigned i = 0; s->recs && i < s->window; i++)

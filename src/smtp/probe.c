@@ -486,16 +486,10 @@ static void probe_free(struct mx_smtp *p)
     free(p);
 }
 
-struct mx_smtp *mx_smtp_create(const struct mx_smtp_cfg *cfg, char *err, size_t errlen)
+/* The defaults of zero fields and the checks of p->cfg (a copy of the
+ * caller's); the EHLO name and MAIL FROM are copied into p. */
+static bool settle_cfg(struct mx_smtp *p, char *err, size_t errlen)
 {
-    struct mx_smtp *p = calloc(1, sizeof *p);
-    if (!p) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    pthread_mutex_init(&p->lock, NULL);
-    p->epfd = p->evfd = -1;
-    p->cfg = *cfg;
     struct mx_smtp_cfg *c = &p->cfg;
     c->port = c->port ? c->port : 25;
     c->conn_rate = c->conn_rate != 0 ? c->conn_rate : 20;
@@ -512,59 +506,62 @@ struct mx_smtp *mx_smtp_create(const struct mx_smtp_cfg *cfg, char *err, size_t 
     c->cache_rcpts = c->cache_rcpts ? c->cache_rcpts : 65536;
     if (!(c->conn_rate > 0 && c->conn_rate <= 100000) || !isfinite(c->conn_rate)) {
         snprintf(err, errlen, "connection rate must be in (0, 100000]");
-        goto fail;
+        return false;
     }
     if (c->max_conns > 65536) {
         snprintf(err, errlen, "max_conns above 65536");
-        goto fail;
+        return false;
     }
     p->pace_us = (uint64_t)(1e6 / c->conn_rate);
-    if (c->ehlo_name && *c->ehlo_name) {
+    if (c->ehlo_name && *c->ehlo_name)
         snprintf(p->ehlo, sizeof p->ehlo, "%s", c->ehlo_name);
-    } else if (gethostname(p->ehlo, sizeof p->ehlo - 1) != 0 || !p->ehlo[0]) {
+    else if (gethostname(p->ehlo, sizeof p->ehlo - 1) != 0 || !p->ehlo[0])
         snprintf(p->ehlo, sizeof p->ehlo, "localhost");
-    }
     p->ehlo[sizeof p->ehlo - 1] = '\0';
     if (strlen(p->ehlo) > MX_NAME_MAX || mx_name_check(p->ehlo) == MX_NAME_BAD) {
         snprintf(err, errlen, "EHLO name '%s' is not a valid host name", p->ehlo);
-        goto fail;
+        return false;
     }
     c->ehlo_name = p->ehlo;
     const char *mf = c->mail_from ? c->mail_from : "";
     if (!mail_from_ok(mf)) {
         snprintf(err, errlen, "MAIL FROM address '%s' is not usable", mf);
-        goto fail;
+        return false;
     }
     snprintf(p->mail_from, sizeof p->mail_from, "%s", mf);
     c->mail_from = p->mail_from;
-    if (cfg->allow)
-        p->allow = *cfg->allow;
-    c->allow = &p->allow;
-    c->ca_file = NULL; /* used only here */
-    if (!(p->ssl_ctx = mx_smtp_tls_ctx_new(err, errlen)))
-        goto fail;
-    if (!(p->store = mx_smtp_tls_store_new(cfg->ca_file, err, errlen)))
-        goto fail;
+    return true;
+}
+
+/* The caches' buckets and the session pool. */
+static bool make_tables(struct mx_smtp *p, char *err, size_t errlen)
+{
     p->hmask = 1023;
     p->rmask = 1023;
     p->hb = calloc(p->hmask + 1, sizeof *p->hb);
     p->rb = calloc(p->rmask + 1, sizeof *p->rb);
-    p->sess = calloc(c->max_conns, sizeof *p->sess);
+    p->sess = calloc(p->cfg.max_conns, sizeof *p->sess);
     if (!p->hb || !p->rb || !p->sess) {
         snprintf(err, errlen, "out of memory");
-        goto fail;
+        return false;
     }
-    for (unsigned i = c->max_conns; i-- > 0;) {
+    for (unsigned i = p->cfg.max_conns; i-- > 0;) {
         p->sess[i].st = MX_SMTP_S_FREE;
         p->sess[i].fd = -1;
         p->sess[i].free_next = p->free_sess;
         p->free_sess = &p->sess[i];
     }
+    return true;
+}
+
+/* The epoll set with its wake-up eventfd, then the probe thread. */
+static bool start_loop(struct mx_smtp *p, char *err, size_t errlen)
+{
     p->epfd = epoll_create1(EPOLL_CLOEXEC);
     p->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (p->epfd < 0 || p->evfd < 0) {
         snprintf(err, errlen, "epoll/eventfd: %s", strerror(errno));
-        goto fail;
+        return false;
     }
     struct epoll_event e;
     memset(&e, 0, sizeof e);
@@ -572,7 +569,7 @@ struct mx_smtp *mx_smtp_create(const struct mx_smtp_cfg *cfg, char *err, size_t 
     e.data.ptr = NULL; /* the wake-up fd */
     if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->evfd, &e) != 0) {
         snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
-        goto fail;
+        return false;
     }
     /* The probe thread takes no signals: they belong to the program. */
     sigset_t all, old;
@@ -582,8 +579,33 @@ struct mx_smtp *mx_smtp_create(const struct mx_smtp_cfg *cfg, char *err, size_t 
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
         snprintf(err, errlen, "pthread_create: %s", strerror(rc));
-        goto fail;
+        return false;
     }
+    return true;
+}
+
+struct mx_smtp *mx_smtp_create(const struct mx_smtp_cfg *cfg, char *err, size_t errlen)
+{
+    struct mx_smtp *p = calloc(1, sizeof *p);
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&p->lock, NULL);
+    p->epfd = p->evfd = -1;
+    p->cfg = *cfg;
+    if (!settle_cfg(p, err, errlen))
+        goto fail;
+    if (cfg->allow)
+        p->allow = *cfg->allow;
+    p->cfg.allow = &p->allow;
+    p->cfg.ca_file = NULL; /* used only here */
+    if (!(p->ssl_ctx = mx_smtp_tls_ctx_new(err, errlen)))
+        goto fail;
+    if (!(p->store = mx_smtp_tls_store_new(cfg->ca_file, err, errlen)))
+        goto fail;
+    if (!make_tables(p, err, errlen) || !start_loop(p, err, errlen))
+        goto fail;
     return p;
 fail:
     probe_free(p);

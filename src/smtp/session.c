@@ -89,15 +89,11 @@ static void fail(struct mx_smtp_session *s, enum mx_smtp_end why)
 /* ---- I/O, plain or through OpenSSL ---- */
 
 /* > 0 bytes, 0 end of stream, -1 error, -2 try again (events set). */
-static ssize_t sio_read(struct mx_smtp_session *s, char *buf, size_t len)
+/* What an SSL_read or SSL_write that returned n means: n bytes, -2 (try
+ * again when the socket is ready: the wait is armed), 0 (the peer closed
+ * TLS) or -1 (an error). */
+static ssize_t tls_outcome(struct mx_smtp_session *s, int n)
 {
-    if (!s->tls_on) {
-        ssize_t n = recv(s->fd, buf, len, 0);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-            return -2;
-        return n;
-    }
-    int n = SSL_read(s->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
     if (n > 0)
         return n;
     switch (SSL_get_error(s->ssl, n)) {
@@ -115,6 +111,17 @@ static ssize_t sio_read(struct mx_smtp_session *s, char *buf, size_t len)
     }
 }
 
+static ssize_t sio_read(struct mx_smtp_session *s, char *buf, size_t len)
+{
+    if (!s->tls_on) {
+        ssize_t n = recv(s->fd, buf, len, 0);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return -2;
+        return n;
+    }
+    return tls_outcome(s, SSL_read(s->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len));
+}
+
 static ssize_t sio_write(struct mx_smtp_session *s, const char *buf, size_t len)
 {
     if (!s->tls_on) {
@@ -123,20 +130,7 @@ static ssize_t sio_write(struct mx_smtp_session *s, const char *buf, size_t len)
             return -2;
         return n;
     }
-    int n = SSL_write(s->ssl, buf, (int)len);
-    if (n > 0)
-        return n;
-    switch (SSL_get_error(s->ssl, n)) {
-    case SSL_ERROR_WANT_READ:
-        want(s, EPOLLIN);
-        return -2;
-    case SSL_ERROR_WANT_WRITE:
-        want(s, EPOLLOUT);
-        return -2;
-    default:
-        ERR_clear_error();
-        return -1;
-    }
+    return tls_outcome(s, SSL_write(s->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len));
 }
 
 /* Writes what is left of the command; true when all of it is out. */
@@ -348,70 +342,97 @@ static void rcpt_reply(struct mx_smtp_session *s)
     next_action(s);
 }
 
-static void got_reply(struct mx_smtp_session *s)
+/* Whether the facts of this session are still to be recorded. */
+static bool recording(const struct mx_smtp_session *s)
 {
-    unsigned code = s->reply.code;
+    return s->facts_session && !s->facts_given;
+}
+
+/* The reply to the greeting, EHLO or HELO. */
+static void hello_reply(struct mx_smtp_session *s, unsigned code)
+{
     switch (s->step) {
     case MX_SMTP_STEP_GREETING:
-        if (s->facts_session && !s->facts_given)
+        if (recording(s))
             s->facts.greeting_code = (uint16_t)code;
-        if (!is2xx(code)) {
+        if (!is2xx(code))
             refused(s);
-            return;
-        }
-        command(s, MX_SMTP_STEP_EHLO, "EHLO %s\r\n", s->p->ehlo);
+        else
+            command(s, MX_SMTP_STEP_EHLO, "EHLO %s\r\n", s->p->ehlo);
         return;
     case MX_SMTP_STEP_EHLO:
         if (is2xx(code)) {
             after_hello(s);
         } else if (code >= 500 && !s->tls_on) {
-            if (s->facts_session && !s->facts_given) {
+            if (recording(s)) {
                 s->facts.ehlo_code = (uint16_t)code;
                 s->facts.helo = true;
             }
             command(s, MX_SMTP_STEP_HELO, "HELO %s\r\n", s->p->ehlo);
         } else {
-            if (s->facts_session && !s->facts_given && !s->tls_on)
+            if (recording(s) && !s->tls_on)
                 s->facts.ehlo_code = (uint16_t)code;
             refused(s);
         }
         return;
-    case MX_SMTP_STEP_HELO:
-        if (s->facts_session && !s->facts_given)
+    default: /* HELO */
+        if (recording(s))
             s->facts.ehlo_code = (uint16_t)code;
         if (is2xx(code))
             after_hello(s);
         else
             refused(s);
         return;
+    }
+}
+
+static void starttls_reply(struct mx_smtp_session *s, unsigned code)
+{
+    if (recording(s))
+        s->facts.starttls_code = (uint16_t)code;
+    if (code == 220) {
+        start_tls(s);
+    } else if (code == 421) {
+        refused(s);
+    } else { /* carry on in plain, as senders do */
+        if (recording(s))
+            s->facts.tls = MX_SMTP_TLS_REFUSED;
+        s->h->no_tls = true;
+        give_facts(s);
+        next_action(s);
+    }
+}
+
+static void mail_reply(struct mx_smtp_session *s, unsigned code)
+{
+    if (is2xx(code)) {
+        s->in_txn = true;
+        s->txn_rcpts = 0;
+        s->mail_code = (uint16_t)code;
+        next_action(s);
+    } else if (code == 421) {
+        refused(s);
+    } else {
+        s->progress = true; /* the refusal answers every queued request */
+        mx_smtp_mail_refused(s->p, s->h, (uint16_t)code, s->reply.text);
+        next_action(s);
+    }
+}
+
+static void got_reply(struct mx_smtp_session *s)
+{
+    unsigned code = s->reply.code;
+    switch (s->step) {
+    case MX_SMTP_STEP_GREETING:
+    case MX_SMTP_STEP_EHLO:
+    case MX_SMTP_STEP_HELO:
+        hello_reply(s, code);
+        return;
     case MX_SMTP_STEP_STARTTLS:
-        if (s->facts_session && !s->facts_given)
-            s->facts.starttls_code = (uint16_t)code;
-        if (code == 220) {
-            start_tls(s);
-        } else if (code == 421) {
-            refused(s);
-        } else { /* carry on in plain, as senders do */
-            if (s->facts_session && !s->facts_given)
-                s->facts.tls = MX_SMTP_TLS_REFUSED;
-            s->h->no_tls = true;
-            give_facts(s);
-            next_action(s);
-        }
+        starttls_reply(s, code);
         return;
     case MX_SMTP_STEP_MAIL:
-        if (is2xx(code)) {
-            s->in_txn = true;
-            s->txn_rcpts = 0;
-            s->mail_code = (uint16_t)code;
-            next_action(s);
-        } else if (code == 421) {
-            refused(s);
-        } else {
-            s->progress = true; /* the refusal answers every queued request */
-            mx_smtp_mail_refused(s->p, s->h, (uint16_t)code, s->reply.text);
-            next_action(s);
-        }
+        mail_reply(s, code);
         return;
     case MX_SMTP_STEP_RCPT:
         rcpt_reply(s);

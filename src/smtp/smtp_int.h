@@ -196,6 +196,9 @@ uint32_t mx_smtp_cert_verify(X509_STORE *store, X509 *leaf, STACK_OF(X509) *chai
 bool mx_smtp_cert_name_ok(const unsigned char *der, size_t len, const char *name);
 enum mx_smtp_cert mx_smtp_cert_verdict(uint32_t problems);
 void mx_smtp_cert_digest(X509 *x, struct mx_smtp_digest *d);
+/* Bit i set when leaf verifies through chain up to its certificate i taken as
+ * the only trust anchor (partial chain; the anchor's dates not judged). */
+uint16_t mx_smtp_cert_links(X509 *leaf, STACK_OF(X509) *chain);
 void mx_smtp_cert_not_after(X509 *x, char *out, size_t outlen);
 /* OpenSSL's reason for the last failure, drained from its error queue. */
 void mx_smtp_tls_error(char *out, size_t outlen, const char *fallback);

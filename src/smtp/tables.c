@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mx/input.h"
+#include "mx/hash.h"
 #include "smtp_int.h"
 
 /* ---- RCPT answer cache ---- */
@@ -14,12 +14,12 @@ static uint64_t hash_ip(const struct mx_ip *ip)
     unsigned char key[17];
     key[0] = ip->family;
     memcpy(key + 1, ip->b, 16);
-    return mx_input_shard_hash((const char *)key, sizeof key);
+    return mx_fnv1a(MX_FNV1A_INIT, key, sizeof key);
 }
 
 static uint64_t hash_rc(const struct mx_ip *ip, const char *domain)
 {
-    uint64_t h = hash_ip(ip) ^ mx_input_shard_hash(domain, strlen(domain));
+    uint64_t h = hash_ip(ip) ^ mx_fnv1a(MX_FNV1A_INIT, domain, strlen(domain));
     return h * 0x9E3779B97F4A7C15ull; /* mix before masking */
 }
 

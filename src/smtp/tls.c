@@ -178,25 +178,81 @@ enum mx_smtp_cert mx_smtp_cert_verdict(uint32_t problems)
     return MX_SMTP_CERT_VALID;
 }
 
-static void sha256(const unsigned char *data, size_t len, uint8_t out[32])
+static void digest(const EVP_MD *md, const unsigned char *data, size_t len, uint8_t *out,
+                   size_t outlen)
 {
-    unsigned int n = 32;
-    if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1)
-        memset(out, 0, 32);
+    unsigned int n = (unsigned)outlen;
+    if (EVP_Digest(data, len, out, &n, md, NULL) != 1 || n != outlen)
+        memset(out, 0, outlen);
 }
 
 void mx_smtp_cert_digest(X509 *x, struct mx_smtp_digest *d)
 {
     memset(d, 0, sizeof *d);
-    unsigned int n = 32;
-    if (X509_digest(x, EVP_sha256(), d->cert, &n) != 1)
-        memset(d->cert, 0, sizeof d->cert);
+    unsigned char *der = NULL;
+    int len = i2d_X509(x, &der);
+    if (len > 0) {
+        digest(EVP_sha256(), der, (size_t)len, d->cert, sizeof d->cert);
+        digest(EVP_sha512(), der, (size_t)len, d->cert512, sizeof d->cert512);
+    }
+    OPENSSL_free(der);
     unsigned char *spki = NULL;
-    int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
-    if (len > 0)
-        sha256(spki, (size_t)len, d->spki);
+    len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
+    if (len > 0) {
+        digest(EVP_sha256(), spki, (size_t)len, d->spki, sizeof d->spki);
+        digest(EVP_sha512(), spki, (size_t)len, d->spki512, sizeof d->spki512);
+    }
     OPENSSL_free(spki);
     ERR_clear_error();
+}
+
+static int links_idx = -1;
+static pthread_once_t links_once = PTHREAD_ONCE_INIT;
+
+static void links_idx_init(void)
+{
+    links_idx = X509_STORE_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+/* Accepts the trust anchor's own validity dates (the TLSA record vouches for
+ * it), nothing else. */
+static int links_cb(int ok, X509_STORE_CTX *ctx)
+{
+    if (ok)
+        return ok;
+    int e = X509_STORE_CTX_get_error(ctx);
+    X509 *ta = X509_STORE_CTX_get_ex_data(ctx, links_idx);
+    if ((e == X509_V_ERR_CERT_HAS_EXPIRED || e == X509_V_ERR_CERT_NOT_YET_VALID) && ta &&
+        X509_STORE_CTX_get_current_cert(ctx) == ta)
+        return 1;
+    return 0;
+}
+
+uint16_t mx_smtp_cert_links(X509 *leaf, STACK_OF(X509) *chain)
+{
+    uint16_t mask = 0;
+    int n = chain ? sk_X509_num(chain) : 0;
+    pthread_once(&links_once, links_idx_init);
+    if (links_idx < 0)
+        return 0;
+    for (int i = 0; i < n && i < MX_SMTP_CHAIN_MAX; i++) {
+        X509 *ta = sk_X509_value(chain, i);
+        X509_STORE *st = X509_STORE_new();
+        X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+        if (st && ctx && X509_STORE_add_cert(st, ta) == 1 &&
+            X509_STORE_CTX_init(ctx, st, leaf, chain) == 1) {
+            X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_PARTIAL_CHAIN);
+            X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
+            X509_STORE_CTX_set_ex_data(ctx, links_idx, ta);
+            X509_STORE_CTX_set_verify_cb(ctx, links_cb);
+            if (X509_verify_cert(ctx) == 1)
+                mask = (uint16_t)(mask | 1u << i);
+        }
+        X509_STORE_CTX_free(ctx);
+        X509_STORE_free(st);
+    }
+    ERR_clear_error();
+    return mask;
 }
 
 void mx_smtp_cert_not_after(X509 *x, char *out, size_t outlen)
@@ -237,6 +293,7 @@ uint32_t mx_smtp_tls_inspect(SSL *ssl, X509_STORE *store, struct mx_smtp_result 
         }
         mx_smtp_cert_digest(sk_X509_value(chain, i), &r->chain[r->chain_len++]);
     }
+    r->chain_links = mx_smtp_cert_links(leaf, chain);
     unsigned char *der = NULL;
     int dlen = i2d_X509(leaf, &der);
     if (dlen > 0) {

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Self-test for faultdns: a tiny stdlib DNS client against each fault kind.
 
-usage: test_faultdns_self.py PATH/TO/faultdns
-Only talks to 127.0.0.1. Exit 0 on success.
+usage: test_faultdns_self.py --faultdns PATH/TO/faultdns
+Only talks to 127.0.0.1. Exit 0 on success. Starts faultdns through the
+integration tests' helpers (tests/integration/mxtest.py).
 """
 import json
 import os
@@ -14,6 +15,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "integration"))
+import mxtest  # noqa: E402
 
 TYPES = {"A": 1, "NS": 2, "CNAME": 5, "MX": 15, "TXT": 16, "AAAA": 28, "OPT": 41}
 
@@ -194,31 +198,15 @@ def q(port, name, qtype, **kw):
     return qid, raw
 
 
-def start(binary, tmp, zone_text, *extra):
-    zone = os.path.join(tmp, "zone")
-    with open(zone, "w") as f:
-        f.write(zone_text)
-    stats, log = os.path.join(tmp, "stats.json"), os.path.join(tmp, "query.log")
-    p = subprocess.Popen([binary, "--listen", "127.0.0.1:0", "--zone", zone, "--stats", stats,
-                          "--log", log] + list(extra), stdout=subprocess.PIPE, text=True)
-    port = None
-    while True:
-        line = p.stdout.readline()
-        if not line:
-            raise RuntimeError("faultdns exited before ready (rc %s)" % p.wait())
-        if line.startswith("listen ") and port is None:
-            port = int(line.split()[2])
-        if line.strip() == "ready":
-            return p, port, stats, log
+def start(tmp, zone_text, *extra):
+    """A faultdns (mxtest.FaultDNS) with its files and a query log in tmp."""
+    log = os.path.join(tmp, "query.log")
+    return mxtest.FaultDNS(zone_text, ["--log", log] + list(extra), workdir=tmp), log
 
 
-def stop(p):
-    p.send_signal(signal.SIGTERM)
-    return p.wait(timeout=10)
-
-
-def main_tests(binary, tmp):
-    p, port, stats, log = start(binary, tmp, ZONE)
+def main_tests(tmp):
+    dns, log = start(tmp, ZONE)
+    p, port, stats = dns.proc, dns.port, dns.stats_path
     try:
         # Normal MX answer: AA+RA, question echoed, owner compressed to the question.
         qid, raw = q(port, "OK.test", "MX")
@@ -373,10 +361,8 @@ def main_tests(binary, tmp):
             time.sleep(0.05)
         check(os.path.exists(stats), "sigusr1: stats written")
     finally:
-        rc = stop(p)
-    check(rc == 0, "sigterm: exit 0")
-    with open(stats) as f:
-        st = json.load(f)
+        st = dns.stop()
+    check(dns.rc == 0, "sigterm: exit 0")
     print(json.dumps({k: st[k] for k in ("queries", "udp", "tcp", "answered", "dropped",
                                          "max_in_1s", "max_in_100ms", "max_outstanding")}))
     check(st["tcp"] == 4 and st["tcp_connections"] == 3, "stats: tcp queries and connections")
@@ -396,13 +382,14 @@ def main_tests(binary, tmp):
     check(len(lines) == st["queries"], "log: one line per query")
 
 
-def escaped_name_tests(binary, tmp):
+def escaped_name_tests(tmp):
     """\\DDD in zone names: labels with a space, '%' or '/' (SPF macros make
     such names)."""
     zone = ("odd\\032name%.test A 300 192.0.2.12\n"
             "esc.test CNAME 300 odd\\032name%.test\n"
             "slash\\047x.test A 300 192.0.2.13\n")  # "/" would make a rule
-    p, port, _, _ = start(binary, tmp, zone)
+    dns, _ = start(tmp, zone)
+    port = dns.port
     try:
         r = parse(q(port, "odd name%.test", "A")[1])
         check(r["rcode"] == 0 and r["an"] and r["an"][0]["data"] == "192.0.2.12",
@@ -417,30 +404,30 @@ def escaped_name_tests(binary, tmp):
         r = parse(q(port, "slash/x.test", "A")[1])
         check(r["rcode"] == 0 and len(r["an"]) == 1, "escaped name: \\047 is a slash")
     finally:
-        stop(p)
+        dns.stop()
 
 
-def die_and_stop_tests(binary, tmp):
-    p, port, stats, _ = start(binary, tmp, "ok.test MX 300 10 mx.ok.test\n* die-after 3\n",
-                              "--stop-after", "5")
+def die_and_stop_tests(tmp):
+    dns, _ = start(tmp, "ok.test MX 300 10 mx.ok.test\n* die-after 3\n", "--stop-after", "5")
+    port = dns.port
     answers = [q(port, "ok.test", "MX", timeout=0.3)[1] is not None for _ in range(5)]
     check(answers == [True, True, True, False, False], "die-after 3: %s" % answers)
-    rc = p.wait(timeout=5)
+    rc = dns.proc.wait(timeout=5)
     check(rc == 0, "stop-after 5: exited by itself with 0")
-    with open(stats) as f:
-        st = json.load(f)
+    st = dns.stop()
     check(st["queries"] == 5 and st["faults"]["died"] == 2, "stop-after: stats written")
 
 
-def loss_tests(binary, tmp):
+def loss_tests(tmp):
     patterns = []
     for _ in range(2):
-        p, port, _, log = start(binary, tmp, "ok.test MX 300 10 mx.ok.test\n", "--loss", "50", "--seed", "7")
+        dns, log = start(tmp, "ok.test MX 300 10 mx.ok.test\n", "--loss", "50", "--seed", "7")
+        port = dns.port
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         for i in range(40):
             s.sendto(make_query("ok.test", "MX", qid=i)[1], ("127.0.0.1", port))
         time.sleep(0.3)
-        stop(p)
+        dns.stop()
         s.close()
         with open(log) as f:
             patterns.append([ln.split()[6] for ln in f.read().splitlines()])
@@ -448,27 +435,25 @@ def loss_tests(binary, tmp):
     check(patterns[0] == patterns[1] and 5 < lost < 35, "loss 50 seeded: deterministic (%d/40 lost)" % lost)
 
 
-def refuse_tests(binary, tmp):
+def refuse_tests(tmp):
     zone = os.path.join(tmp, "zone")
     for addr in ("0.0.0.0:0", "192.0.2.1:5353", "[::]:0", "[2001:db8::1]:0"):
-        rc = subprocess.run([binary, "--listen", addr, "--zone", zone], capture_output=True).returncode
+        rc = subprocess.run([mxtest.FAULTDNS, "--listen", addr, "--zone", zone], capture_output=True).returncode
         check(rc == 2, "refuses to listen on %s" % addr)
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: test_faultdns_self.py FAULTDNS")
-    binary = sys.argv[1]
+    mxtest.parse_args(need=("faultdns",), unittest_args=False)
     with tempfile.TemporaryDirectory() as tmp:
-        main_tests(binary, tmp)
+        main_tests(tmp)
     with tempfile.TemporaryDirectory() as tmp:
-        escaped_name_tests(binary, tmp)
+        escaped_name_tests(tmp)
     with tempfile.TemporaryDirectory() as tmp:
-        die_and_stop_tests(binary, tmp)
+        die_and_stop_tests(tmp)
     with tempfile.TemporaryDirectory() as tmp:
-        loss_tests(binary, tmp)
+        loss_tests(tmp)
     with tempfile.TemporaryDirectory() as tmp:
-        refuse_tests(binary, tmp)
+        refuse_tests(tmp)
     if FAILS:
         print("%d failure(s)" % len(FAILS))
         sys.exit(1)

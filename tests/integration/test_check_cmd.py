@@ -212,7 +212,7 @@ class SpfCmd(mxtest.TempDirCase):
         with mxtest.FaultDNS(SPF_ZONE, args=["--count-names"]) as dns:  # counts of this scan only
             r = mxtest.run_scan(dns.addr, out, [names])
             self.assertEqual(r.rc, 0, r.describe())
-            names = dns.snapshot().get("names", {})
+            names = dns.snapshot()["names"]
         _, rows = mxtest.read_csv(out)
         by = {row["domain"]: mxtest.finding_list(row) for row in rows}
         # mail.self.test is authorised by ptr:self.test; mail.bad.test is not

@@ -8,6 +8,8 @@ exit codes for usage errors and missing files.
 
 usage: test_core.py --mxscan PATH --faultdns PATH [unittest args]
 """
+import csv
+import io
 import os
 import random
 import sys
@@ -61,6 +63,14 @@ def make_names(n, seed, slow_share=0.2):
     return out
 
 
+def fnv1a64(text):
+    """SPEC section 4 / README "Sharding": 64-bit FNV-1a of the UTF-8 bytes."""
+    h = 0xcbf29ce484222325
+    for b in text.encode():
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
 class CoreTests(TempDirCase):
     @classmethod
     def setUpClass(cls):
@@ -111,16 +121,20 @@ class CoreTests(TempDirCase):
                                  ("mail_status", mxtest.MAIL_STATUSES, "mail_status")):
             obj = stats[key]
             self.assertIsInstance(obj, dict)
+            self.assertEqual(sorted(obj), sorted(values), "stats %s: other keys" % key)
             for v in values:
-                self.assertIn(v, obj, "stats %s lacks %s" % (key, v))
                 self.assertEqual(obj[v], sum(1 for r in rows if r[col] == v), "stats %s[%s]" % (key, v))
             self.assertEqual(sum(obj.values()), len(rows), "stats %s does not sum to domains" % key)
+        # Every code of the table, zeros included, in the table's order.
         fobj = stats["findings"]
+        self.assertEqual(list(fobj), mxtest.FINDING_CODES, "stats findings: not the table's codes")
         for code in mxtest.FINDING_CODES:
-            self.assertIn(code, fobj, "stats findings lacks %s" % code)
             self.assertIsInstance(fobj[code], int)
             self.assertEqual(fobj[code], sum(1 for r in rows if code in mxtest.finding_list(r)),
                              "stats findings[%s] differs from the rows" % code)
+        # A default scan makes none of the opt-in checks' findings.
+        for code in mxtest.OPT_IN_CODES:
+            self.assertEqual(fobj[code], 0, "opt-in code %s in a default scan" % code)
         q = stats["queries"]
         for k in ("sent", "answered", "retried", "timed_out"):
             self.assertIn(k, q)
@@ -163,13 +177,24 @@ class CoreTests(TempDirCase):
         self.scan(ref, [plain])
         _, ref_rows = read_csv(ref)
         self.assert_rows(ref_rows, names, "plain")
+
+        def rows_from(data, path):
+            """The rows with their input_file column (the path) made one."""
+            rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+            col = rows[0].index("input_file")
+            for r in rows[1:]:
+                self.assertEqual(r[col], path, "input_file column")
+                r[col] = "IN"
+            return rows
         with open(ref, "rb") as f:
-            ref_bytes = f.read()
+            ref_bytes = rows_from(f.read(), plain)
+        self.assertEqual(len(ref_bytes), len(names) + 1)
         for label, src in (("zst", zst), ("gz", gz), ("zst named .txt", odd)):
             out = self.path("out-%s.csv" % label.replace(" ", "_"))
             self.scan(out, [src])
             with open(out, "rb") as f:
-                self.assertEqual(f.read(), ref_bytes, "%s input gives different output" % label)
+                self.assertEqual(rows_from(f.read(), src), ref_bytes,
+                                 "%s input gives different output" % label)
         # Concatenated zstd frames and gzip members (cat a.zst b.zst) are one stream.
         half = len(names) // 2
         first = "".join(n[0] + "\n" for n in names[:half]).encode()
@@ -185,12 +210,14 @@ class CoreTests(TempDirCase):
             out = self.path("out-multi-%s.csv" % tool)
             self.scan(out, [cat])
             with open(out, "rb") as f:
-                self.assertEqual(f.read(), ref_bytes, "concatenated %s input gives different output" % tool)
+                self.assertEqual(rows_from(f.read(), cat), ref_bytes,
+                                 "concatenated %s input gives different output" % tool)
         res = self.scan("-", ["-"], stdin=data)
-        self.assertEqual(res.stdout, ref_bytes, "stdin input gives different output")
+        self.assertEqual(rows_from(res.stdout, "-"), ref_bytes, "stdin input gives different output")
         with open(zst, "rb") as f:
             res = self.scan("-", ["-"], stdin=f.read())
-        self.assertEqual(res.stdout, ref_bytes, "zstd on stdin gives different output")
+        self.assertEqual(rows_from(res.stdout, "-"), ref_bytes,
+                         "zstd on stdin gives different output")
 
     def test_several_files_in_a_row(self):
         parts = [make_names(60, s) for s in (5, 6, 7, 8)]
@@ -221,16 +248,14 @@ class CoreTests(TempDirCase):
         self.assertEqual(mxtest.decompress(zst), raw_plain, ".zst and .csv outputs differ")
         res = self.scan("-", [inp])
         self.assertEqual(res.stdout, raw_plain, "-o - differs from -o x.csv")
-        header, rows = mxtest.parse_csv(raw_plain)
+        _, rows = mxtest.parse_csv(raw_plain)
         self.assertEqual(len(rows), len(names))
-        spf = {r["domain"]: r.get("spf") for r in rows}
-        if "spf" in header:
-            self.assertEqual(spf["quote.test"], 'v=spf1 ip4:192.0.2.0/24 include:"odd",name -all')
-            # Control characters may be escaped, but the field must stay one record.
-            self.assertTrue(spf["nl.test"].startswith("v=spf1 line"), spf["nl.test"])
-        if "dmarc" in header:
-            d = [r["dmarc"] for r in rows if r["domain"] == "quote.test"][0]
-            self.assertEqual(d, "v=DMARC1; p=none; rua=mailto:a@quote.test,mailto:b@quote.test")
+        spf = {r["domain"]: r["spf"] for r in rows}
+        self.assertEqual(spf["quote.test"], 'v=spf1 ip4:192.0.2.0/24 include:"odd",name -all')
+        # Control characters may be escaped, but the field must stay one record.
+        self.assertTrue(spf["nl.test"].startswith("v=spf1 line"), spf["nl.test"])
+        d = [r["dmarc"] for r in rows if r["domain"] == "quote.test"][0]
+        self.assertEqual(d, "v=DMARC1; p=none; rua=mailto:a@quote.test,mailto:b@quote.test")
         # RFC 4180: every quote inside a field is doubled; no bare CR/LF inside a record.
         for line in raw_plain.split(b"\n")[:-1]:
             self.assertNotIn(b"\r", line, "bare CR inside a CSV record")
@@ -257,7 +282,6 @@ class CoreTests(TempDirCase):
         self.scan(full, [inp])
         header, rows = read_csv(full)
         self.assert_rows(rows, names, "unsharded")
-        key = "input_line" if "input_line" in header else None
         union = []
         sizes = []
         for i in (1, 2, 3):
@@ -266,14 +290,38 @@ class CoreTests(TempDirCase):
             h, srows = read_csv(out)
             self.assertEqual(h, header)
             sizes.append(len(srows))
-            if key:
-                lines = [int(r[key]) for r in srows]
-                self.assertEqual(lines, sorted(lines), "shard %d/3 rows not in input order" % i)
+            lines = [int(r["input_line"]) for r in srows]
+            self.assertEqual(lines, sorted(lines), "shard %d/3 rows not in input order" % i)
             union += srows
         self.assertTrue(all(s > 0 for s in sizes), "a shard is empty: %r" % sizes)
         canon = lambda rs: sorted(tuple(r[c] for c in header) for r in rs)  # noqa: E731
         self.assertEqual(len(union), len(rows), "shard sizes %r do not add up to %d" % (sizes, len(rows)))
         self.assertEqual(canon(union), canon(rows), "the union of the shards differs from the full scan")
+        # the documented hash: FNV-1a 64 of the domain column, modulo N
+        for i in (1, 2, 3):
+            _, srows = read_csv(self.path("shard%d.csv" % i))
+            for r in srows:
+                self.assertEqual(fnv1a64(r["domain"]) % 3, i - 1, r["domain"])
+
+    def test_shard_follows_the_name_not_the_line(self):
+        """A name keeps its shard whatever its rank, line, case or file."""
+        names = ["h%d.w.test" % i for i in range(150)] + ["x%d.nx.test" % i for i in range(50)]
+        plain = self.write("plain.txt", "".join(n + "\n" for n in names))
+        rev = list(reversed(names))
+        ranked = self.write("ranked.csv", "".join("%d,%s.\n" % (k + 1000, n.upper())
+                                                  for k, n in enumerate(rev)))
+        where = []
+        for inp in (plain, ranked):
+            shard_of = {}
+            for i in (1, 2):
+                out = self.path("s%d-%s.csv" % (i, os.path.basename(inp)))
+                self.scan(out, [inp], extra=["--shard", "%d/2" % i])
+                for r in read_csv(out)[1]:
+                    shard_of[r["domain"]] = i
+            self.assertEqual(len(shard_of), len(set(names)))
+            where.append(shard_of)
+        self.assertEqual(where[0], where[1])
+        self.assertEqual(set(where[0].values()), {1, 2})
 
     # ---- rate and concurrency ----
 

@@ -4,110 +4,90 @@
 byte-identical (decompressed) to an uninterrupted scan. Then the same with
 SIGINT (exit 130, resumable).
 
-usage: test_lab_resume.py --mxscan BIN --source DIR [--size N] [--seed S]
+usage: test_lab_resume.py --mxscan BIN [--source DIR] [--size N] [--seed S]
 """
-import argparse
 import os
 import random
+import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
 
-ARGS = None
-LAB = {}
-
-
-def zcat(path):
-    return subprocess.run(["zstd", "-dc", path], check=True, stdout=subprocess.PIPE).stdout
+import mxtest
 
 
 class LabResume(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="mxlabresume-")
-        port = 30000 + (os.getpid() % 20000)
-        cls.labdir = os.path.join(cls.tmp, "lab")
-        subprocess.run([os.path.join(ARGS.source, "scripts", "lab"), "up", cls.labdir,
-                        "--size", str(ARGS.size), "--seed", str(ARGS.seed),
-                        "--nsd-addr", "127.0.0.65", "--nsd-port", str(port),
-                        "--unbound-addr", "127.0.0.66", "--unbound-port", str(port + 1)],
-                       check=True, stdout=subprocess.DEVNULL, timeout=600)
-        for line in open(os.path.join(cls.labdir, "lab.env")):
-            k, _, v = line.strip().partition("=")
-            LAB[k] = v.strip("'")
+        cls.lab = mxtest.Lab(os.path.join(cls.tmp, "lab"), "127.0.0.65", "127.0.0.66",
+                             size=mxtest.ARGS.size, seed=mxtest.ARGS.seed)
+        cls.lab.up()
+        env = cls.lab.env
         # Straight at NSD, paced so that a scan lasts several seconds.
-        cls.cmd = [ARGS.mxscan, "scan", "-q", "-r", LAB["LAB_NSD"], "--allow-address",
-                   LAB["LAB_ALLOW"], "--rate", "40000", "--timeout", "1000",
-                   "--checkpoint-interval", "1", "--frame-mb", "1", LAB["LAB_NAMES"]]
+        cls.scan = mxtest.scan_args(env["LAB_NSD"], None, ["--rate", "40000", "--timeout", "1000",
+                                                           "--checkpoint-interval", "1",
+                                                           "--frame-mb", "1"],
+                                    [env["LAB_NAMES"]], allow=env["LAB_ALLOW"])
         ref = os.path.join(cls.tmp, "ref.csv.zst")
-        t0 = time.monotonic()
-        subprocess.run(cls.cmd + ["-o", ref], check=True, timeout=900)
-        cls.duration = time.monotonic() - t0
-        cls.ref = zcat(ref)
+        res = mxtest.run(cls.scan + ["-o", ref], timeout=900)
+        if res.rc != 0:
+            raise AssertionError(res.describe())
+        cls.duration = res.elapsed
+        cls.ref = mxtest.decompress(ref)
 
     @classmethod
     def tearDownClass(cls):
-        subprocess.run([os.path.join(ARGS.source, "scripts", "lab"), "down", cls.labdir],
-                       stdout=subprocess.DEVNULL, timeout=120)
+        cls.lab.down()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def start(self, out, resume=False):
+        return subprocess.Popen([mxtest.MXSCAN] + self.scan + ["-o", out] +
+                                (["--resume"] if resume else []),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def finish(self, out):
+        """Resumes to the end: the output must equal the uninterrupted scan."""
+        res = mxtest.run(self.scan + ["-o", out, "--resume"], timeout=900)
+        self.assertEqual(res.rc, 0, res.describe())
+        self.assertEqual(mxtest.decompress(out), self.ref,
+                         "resumed output differs from the uninterrupted scan")
 
     def interrupt(self, out, delay, sig):
-        p = subprocess.Popen(self.cmd + ["-o", out], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE)
+        p = self.start(out)
         time.sleep(delay)
         t0 = time.monotonic()
         p.send_signal(sig)
-        try:
-            p.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            self.fail("mxscan did not stop after signal %d" % sig)
+        mxtest.wait_or_fail(self, p, 30, "mxscan did not stop after signal %d" % sig)
         return p.returncode, time.monotonic() - t0
 
     def test_kill9_at_seeded_moments(self):
-        self.assertEqual(self.ref.count(b"\n"), ARGS.size + 1)  # header + one row a line
-        rng = random.Random(ARGS.seed)
+        # header + one row a line
+        self.assertEqual(self.ref.count(b"\n"), mxtest.ARGS.size + 1)
+        rng = random.Random(mxtest.ARGS.seed)
         out = os.path.join(self.tmp, "k.csv.zst")
         for i in range(4):
             delay = rng.uniform(0.3, max(0.4, self.duration * 0.8))
             if i == 0:
                 rc, _ = self.interrupt(out, delay, signal.SIGKILL)
             else:
-                p = subprocess.Popen(self.cmd + ["-o", out, "--resume"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                p = self.start(out, resume=True)
                 time.sleep(delay / 2)
                 p.send_signal(signal.SIGKILL)
-                rc = p.wait(timeout=30)
+                mxtest.wait_or_fail(self, p, 30, "mxscan did not stop after SIGKILL")
+                rc = p.returncode
             self.assertTrue(rc in (-signal.SIGKILL, 0), "kill %d: rc %s" % (i, rc))
-        r = subprocess.run(self.cmd + ["-o", out, "--resume"], stderr=subprocess.PIPE,
-                           timeout=900)
-        self.assertEqual(r.returncode, 0, r.stderr.decode()[-2000:])
-        self.assertEqual(zcat(out), self.ref, "resumed output differs from the uninterrupted scan")
+        self.finish(out)
 
     def test_sigint_then_resume(self):
         out = os.path.join(self.tmp, "i.csv.zst")
         rc, took = self.interrupt(out, max(0.3, self.duration / 3), signal.SIGINT)
         self.assertEqual(rc, 130)
         self.assertLess(took, 2.0, "SIGINT took %.2f s to stop the scan" % took)
-        r = subprocess.run(self.cmd + ["-o", out, "--resume"], stderr=subprocess.PIPE,
-                           timeout=900)
-        self.assertEqual(r.returncode, 0, r.stderr.decode()[-2000:])
-        self.assertEqual(zcat(out), self.ref)
-
-
-def main():
-    global ARGS
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--mxscan", required=True)
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--size", type=int, default=50000)
-    ap.add_argument("--seed", type=int, default=5)
-    ARGS, rest = ap.parse_known_args()
-    r = unittest.main(argv=[sys.argv[0]] + rest, exit=False, verbosity=2).result
-    return 0 if r.wasSuccessful() else 1
+        self.finish(out)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    mxtest.lab_main(size=50000, seed=5)

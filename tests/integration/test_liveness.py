@@ -95,13 +95,12 @@ class Liveness(mxtest.TempDirCase):
             out = self.path("out.csv.zst")
             env = dict(os.environ, MXSCAN_FAULT="lose-answer:700")
             t0 = time.monotonic()
-            p = subprocess.run([mxtest.MXSCAN] + mxtest.scan_args(
+            res = mxtest.run(mxtest.scan_args(
                 dns.addr, out, ["--rate", "0", "--timeout", "500", "--retries", "0",
-                                "--stall-timeout", "3"], [names]),
-                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+                                "--stall-timeout", "3"], [names]), env=env, timeout=120)
             took = time.monotonic() - t0
-            err = p.stderr.decode()
-            self.assertEqual(p.returncode, 5, err)
+            err = res.stderr.decode()
+            self.assertEqual(res.rc, 5, err)
             self.assertIn("stalled", err)
             self.assertIn("never delivered", err, "the report does not say what is awaited")
             self.assertRegex(err, r"row \d+ \(input line \d+\) d\d+\.w\.test")
@@ -115,9 +114,8 @@ class Liveness(mxtest.TempDirCase):
 
     def start_spinning(self, dns, names, out, extra=()):
         env = dict(os.environ, MXSCAN_FAULT="spin-worker:500")
-        return subprocess.Popen([mxtest.MXSCAN] + mxtest.scan_args(
-            dns.addr, out, ["--rate", "0", "--threads", "2"] + list(extra), [names]),
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        return mxtest.start_scan(dns.addr, out, [names], ["--rate", "0", "--threads", "2"] +
+                                 list(extra), env=env, stdout=subprocess.DEVNULL)
 
     def test_sigterm_ends_a_scan_whose_worker_never_returns(self):
         names = self.write("names.txt", many_names(20000))
@@ -129,12 +127,8 @@ class Liveness(mxtest.TempDirCase):
             self.assertIsNone(p.poll())
             t0 = time.monotonic()
             p.send_signal(signal.SIGTERM)
-            try:
-                _, err = p.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.communicate()
-                self.fail("SIGTERM did not end a scan with a spinning worker")
+            _, err = mxtest.wait_or_fail(self, p, 30,
+                                         "SIGTERM did not end a scan with a spinning worker")
             took = time.monotonic() - t0
             self.assertEqual(p.returncode, 143, err.decode())
             self.assertLess(took, 2.0 * mxtest.timeout_factor(), "SIGTERM took %.2f s" % took)
@@ -148,12 +142,8 @@ class Liveness(mxtest.TempDirCase):
         with mxtest.FaultDNS(mxtest.BASE_ZONE) as dns:
             out = self.path("out.csv.zst")
             p = self.start_spinning(dns, names, out, ["--timeout", "500", "--stall-timeout", "3"])
-            try:
-                _, err = p.communicate(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.communicate()
-                self.fail("a scan with a spinning worker did not end by itself")
+            _, err = mxtest.wait_or_fail(self, p, 60,
+                                         "a scan with a spinning worker did not end by itself")
             err = err.decode()
             self.assertEqual(p.returncode, 5, err)
             self.assertIn("does not answer", err)
@@ -161,9 +151,8 @@ class Liveness(mxtest.TempDirCase):
     def test_sigint_on_a_quiet_stdin(self):
         with mxtest.FaultDNS(mxtest.BASE_ZONE) as dns:
             out = self.path("out.csv.zst")
-            p = subprocess.Popen([mxtest.MXSCAN] + mxtest.scan_args(dns.addr, out, [], ["-"]),
-                                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE)
+            p = mxtest.start_scan(dns.addr, out, ["-"], stdin=subprocess.PIPE,
+                                  stdout=subprocess.DEVNULL)
             p.stdin.write(b"ok.test\nnullmx.test\n")
             p.stdin.flush()
             time.sleep(1.0)  # the reader now waits for more input

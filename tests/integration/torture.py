@@ -19,15 +19,12 @@ checks must also agree with the lab's ground truth on every row outside
 the names whose truth needs a recursive resolver, except rows that say
 honestly that a look-up failed (those are counted and bounded).
 
-  torture.py --mxscan PATH --source DIR [--size N] [--runs N] [--seed S]
+  torture.py --mxscan PATH [--source DIR] [--size N] [--runs N] [--seed S]
              [--run-timeout SEC] [--report FILE] [--keep]
 
 Exit status 0 when every run passed. Each run's command line is printed,
 so a failing run can be replayed by hand (the lab stays up with --keep).
 """
-import argparse
-import csv
-import io
 import math
 import os
 import random
@@ -38,7 +35,8 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+import mxtest
+import genlab  # the generator's own input normalisation (datasets/, put on sys.path by mxtest)
 
 FAILURE_MARKERS = ("domain_lookup_failed", "mx_lookup_failed")
 
@@ -73,27 +71,14 @@ def choose_settings(rng, path):
     return s
 
 
-def scan_cmd(mxscan, lab, s, names, out):
-    res = lab["LAB_NSD"] if s["path"] == "nsd" else lab["LAB_RESOLVER"]
-    cmd = [mxscan, "scan", "-q", "-r", res, "-o", out, "--allow-address", lab["LAB_ALLOW"],
-           "--stall-timeout", "10"]
+def scan_cmd(env, s, out):
+    res = env["LAB_NSD"] if s["path"] == "nsd" else env["LAB_RESOLVER"]
+    extra = ["--stall-timeout", "10"]
     for k in ("threads", "concurrency", "window", "reorder-window", "cache-size",
               "cache-max-age", "timeout", "retries", "rate", "checks"):
-        cmd += ["--" + k, str(s[k])]
-    cmd.append(names)
-    return cmd
-
-
-def read_rows(path):
-    if path.endswith(".csv"):
-        data = open(path, "rb").read()
-    else:
-        data = subprocess.run(["zstd", "-dc", "-q", path], stdout=subprocess.PIPE,
-                              check=True).stdout
-    rd = csv.reader(io.StringIO(data.decode("utf-8"), newline=""), strict=True)
-    rows = list(rd)
-    header = rows[0]
-    return [dict(zip(header, r)) for r in rows[1:]], header
+        extra += ["--" + k, str(s[k])]
+    return [mxtest.MXSCAN] + mxtest.scan_args(res, out, extra, [env["LAB_NAMES"]],
+                                              allow=env["LAB_ALLOW"])
 
 
 class Torture:
@@ -101,37 +86,24 @@ class Torture:
         self.a = a
         self.rng = random.Random("torture-%s" % a.seed)
         self.tmp = tempfile.mkdtemp(prefix="mxtorture-")
-        self.lab = {}
-        self.labdir = os.path.join(self.tmp, "lab")
-        sys.path.insert(0, os.path.join(a.source, "datasets"))
-        import genlab  # the generator's own input normalisation
-        self.genlab = genlab
+        self.lab = mxtest.Lab(os.path.join(self.tmp, "lab"), "127.0.0.91", "127.0.0.92",
+                              size=a.size, seed=a.seed, profile="torture")
 
     def up(self):
-        port = 40000 + (os.getpid() % 10000) * 2
-        cmd = [os.path.join(self.a.source, "scripts", "lab"), "up", self.labdir,
-               "--size", str(self.a.size), "--seed", str(self.a.seed), "--profile", "torture",
-               "--nsd-addr", "127.0.0.91", "--nsd-port", str(port),
-               "--unbound-addr", "127.0.0.92", "--unbound-port", str(port + 1)]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, timeout=900)
-        for line in open(os.path.join(self.labdir, "lab.env")):
-            k, _, v = line.strip().partition("=")
-            self.lab[k] = v.strip("'")
-        self.lines = open(self.lab["LAB_NAMES"], encoding="utf-8").read().split("\n")[:-1]
-        self.expected_domain = [self.genlab.normalise_input(v)[0] for v in self.lines]
-        self.truth = {r["domain"]: r for r in
-                      csv.DictReader(open(self.lab["LAB_TRUTH"], encoding="utf-8"))}
-        self.recursive_only = set(open(self.lab["LAB_RECURSIVE_ONLY"]).read().split())
+        self.lab.up()
+        self.lines = self.lab.names()
+        self.expected_domain = [genlab.normalise_input(v)[0] for v in self.lines]
+        self.truth = {r["domain"]: r for r in self.lab.truth()}
+        self.recursive_only = self.lab.recursive_only()
 
     def down(self):
-        subprocess.run([os.path.join(self.a.source, "scripts", "lab"), "down", self.labdir],
-                       stdout=subprocess.DEVNULL, timeout=120)
+        self.lab.down()
         if not self.a.keep:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
     def check_rows(self, s, out):
         """Returns a list of problems (empty: fine) and the count of honest failures."""
-        rows, header = read_rows(out)
+        _, rows = mxtest.read_csv(out)
         problems = []
         if len(rows) != len(self.lines):
             problems.append("%d rows for %d input lines" % (len(rows), len(self.lines)))
@@ -143,18 +115,23 @@ class Torture:
         honest = 0
         if s["checks"] == "mx,spf,dmarc" and not problems:
             bad = []
+            compared = 0
             for r in rows:
-                t = self.truth.get(r["domain"])
-                if t is None or r["domain"] in self.recursive_only:
+                if r["domain"] not in self.truth:
+                    bad.append("%s: a domain the truth does not have" % r["domain"])
                     continue
+                if r["domain"] in self.recursive_only:
+                    continue
+                t = self.truth[r["domain"]]
+                compared += 1
                 got = (r["status"], r["mail_status"], r["findings"])
                 exp = (t["status"], t["mail_status"], t["findings"])
                 if got == exp:
                     continue
                 if (r["status"] in ("TIMEOUT", "SERVFAIL", "REFUSED")
                         or any(m in r["findings"].split(";") for m in FAILURE_MARKERS)
-                        or r.get("spf_result") == "temperror"
-                        or r.get("dmarc_source") == "lookup_failed"):
+                        or r["spf_result"] == "temperror"
+                        or r["dmarc_source"] == "lookup_failed"):
                     honest += 1
                     continue
                 bad.append("%s: got %s, truth %s" % (r["domain"], got, exp))
@@ -163,13 +140,13 @@ class Torture:
                                 "marker, e.g.\n    %s" % (len(bad), "\n    ".join(bad[:5])))
             if honest > max(20, len(rows) // 50):
                 problems.append("%d rows with failed look-ups outside the lame names" % honest)
+            if compared < len(rows) // 2:
+                problems.append("only %d of %d rows compared with the truth" % (compared, len(rows)))
         return problems, honest
 
     def restart_unbound(self):
         """A cold Unbound cache: failures (lame servers) are met afresh."""
-        lab = os.path.join(self.a.source, "scripts", "lab")
-        subprocess.run([lab, "down", self.labdir], stdout=subprocess.DEVNULL, timeout=120)
-        self.up()
+        self.lab.restart()
 
     def one_run(self, i, report):
         path = self.rng.choice(["nsd", "unbound"])
@@ -181,7 +158,7 @@ class Torture:
         for p in (out, out + ".ckpt"):
             if os.path.exists(p):
                 os.unlink(p)
-        cmd = scan_cmd(self.a.mxscan, self.lab, s, self.lab["LAB_NAMES"], out)
+        cmd = scan_cmd(self.lab.env, s, out)
         shown = " ".join(cmd)
         problems = []
         t0 = time.monotonic()
@@ -260,22 +237,16 @@ class Torture:
         return ok == self.a.runs
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--mxscan", required=True)
-    ap.add_argument("--source", required=True)
+def main():
+    ap = mxtest.arg_parser(description=__doc__.split("\n\n")[0], add_help=True)
     ap.add_argument("--size", type=int, default=3000)
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--seed", default=str(int(time.time()) % 100000))
     ap.add_argument("--run-timeout", type=int, default=300)
     ap.add_argument("--report")
     ap.add_argument("--keep", action="store_true")
-    a = ap.parse_args(argv)
-    try:
-        a.slowdown = float(os.environ.get("MX_TEST_SLOWDOWN", "1"))
-    except ValueError:
-        a.slowdown = 1.0
-    a.mxscan = os.path.abspath(a.mxscan)
+    a = mxtest.parse_args(need=("mxscan",), parser=ap, unittest_args=False)
+    a.slowdown = mxtest.timeout_factor()
     print("torture: seed %s (replay with --seed %s)" % (a.seed, a.seed), flush=True)
     return 0 if Torture(a).run() else 1
 

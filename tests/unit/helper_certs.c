@@ -47,7 +47,7 @@ X509 *certs_make(EVP_PKEY *key, const char *cn, const char *san, X509 *issuer,
     if (!ca)
         add_ext(x, issuer, NID_ext_key_usage, "serverAuth");
     if (san) {
-        char buf[300];
+        char buf[2048]; /* one name, or several as "a,DNS:b" */
         snprintf(buf, sizeof buf, "DNS:%s", san);
         add_ext(x, issuer, NID_subject_alt_name, buf);
     }

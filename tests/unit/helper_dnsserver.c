@@ -108,8 +108,8 @@ static bool load(struct dns_server *s, const char *table)
         memcpy(line, p, len);
         line[len] = 0;
         p += len + (nl ? 1 : 0);
-        char name[256], type[16], rest[600] = "";
-        int n = sscanf(line, "%255s %15s %599[^\n]", name, type, rest);
+        char name[256], type[16], rest[512] = ""; /* the size of rec.data */
+        int n = sscanf(line, "%255s %15s %511[^\n]", name, type, rest);
         if (n < 2)
             continue;
         char *slash = strchr(name, '/');
@@ -139,7 +139,10 @@ static bool load(struct dns_server *s, const char *table)
         struct rec *r = &s->recs[s->nrec++];
         snprintf(r->name, sizeof r->name, "%s", name);
         r->type = type_of(type);
-        snprintf(r->data, sizeof r->data, "%s", rest);
+        size_t rl = strlen(rest);
+        if (rl >= sizeof r->data)
+            return false; /* longer than a record keeps: refused, never cut */
+        memcpy(r->data, rest, rl + 1);
         if (!r->type || s->nrec >= MAXREC)
             return false;
     }

@@ -121,7 +121,7 @@ static void add_line(struct fake_dns *d, char *line)
             rc = MX_RC_REFUSED;
         else if (!strcmp(rest, "!TIMEOUT"))
             rc = MX_RC_TIMEOUT;
-        else if (!strcmp(rest, "!NODATA"))
+        else if (!strcmp(rest, "!NODATA") || !strcmp(rest, "!TOOBIG"))
             rc = MX_RC_NOERROR;
         else
             cr_assert_fail("fake_dns: unknown outcome %s", rest);
@@ -130,6 +130,7 @@ static void add_line(struct fake_dns *d, char *line)
             e = add_entry(d, name, t);
         free(e->a);
         e->a = mx_answer_new(rc, t, ttl, cname);
+        e->a->truncated = !strcmp(rest, "!TOOBIG"); /* records too large to keep */
         return;
     }
     struct entry *e = find(d, name, t);

@@ -7,6 +7,7 @@
  *     TXT:  "example.test TXT v=spf1 -all"            (rest of the line, verbatim)
  *     PTR:  "1.2.0.192.in-addr.arpa PTR mx1.example.test"
  *   NAME TYPE !RCODE                  !NXDOMAIN !SERVFAIL !REFUSED !TIMEOUT !NODATA
+ *                                     !TOOBIG (NOERROR, records too large to keep)
  *   NAME * !NXDOMAIN                  the name does not exist (any type)
  * A NAME may write a byte as \DDD ("a\032b.test" has a space in a label).
  * A name with no line at all is NXDOMAIN; a name with lines for other types

@@ -53,7 +53,7 @@ static struct fake_dns *run(const struct acase *c, bool with_providers, struct m
 {
     struct fake_dns *d = fake_dns_new(c->zone);
     struct mx_analyze_cfg cfg = {c->checks ? c->checks : MX_CHECK_DEFAULT, &lab_allow,
-                                 with_providers ? prov : NULL};
+                                 with_providers ? prov : NULL, false};
     fake_dns_analyze(d, &cfg, c->domain ? c->domain : "example.test", res);
     cr_expect_str_eq(fake_findings(res), c->findings, "%s: findings '%s', want '%s'", c->what,
                      fake_findings(res), c->findings);
@@ -326,6 +326,23 @@ Test(analyze, spf_dmarc_columns)
     col_eq(r, MX_COL_DMARC_SOURCE, "", none.what);
     fake_dns_free(d);
 
+    /* TXT records larger than the scanner keeps: no verdict, not missing */
+    struct acase big = {"txt too big", NULL, 0, SELF_MX DMARC_REJECT "example.test TXT !TOOBIG\n",
+                        MX_MAIL_OK, ""};
+    d = run(&big, false, r);
+    col_eq(r, MX_COL_SPF_RESULT, "temperror", big.what);
+    fake_dns_free(d);
+    /* ... and as an include target it is unreadable like a failed look-up
+     * (spf_include_broken, as for SERVFAIL), not a void look-up */
+    struct acase bigi = {"include too big", NULL, 0,
+                         SELF_MX DMARC_REJECT "example.test TXT v=spf1 mx include:big.test -all\n"
+                         "big.test TXT !TOOBIG\n",
+                         MX_MAIL_OK, "spf_include_broken;dmarc_enforced_without_spf"};
+    d = run(&bigi, false, r);
+    col_eq(r, MX_COL_SPF_VOIDS, "0", bigi.what);
+    col_eq(r, MX_COL_SPF_RESULT, "temperror", bigi.what);
+    fake_dns_free(d);
+
     struct acase multi = {"two spf", NULL, 0,
                           SELF_MX DMARC_REJECT
                           "example.test TXT v=spf1 mx -all\nexample.test TXT v=spf1 a -all\n",
@@ -356,7 +373,7 @@ Test(analyze, stop_after_domain_failure)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct fake_dns *d = fake_dns_new(cases[i].zone);
-        struct mx_analyze_cfg cfg = {MX_CHECK_DEFAULT, &lab_allow, prov};
+        struct mx_analyze_cfg cfg = {MX_CHECK_DEFAULT, &lab_allow, prov, false};
         fake_dns_analyze(d, &cfg, "example.test", r);
         cr_expect_eq(r->status, cases[i].status, "case %zu", i);
         cr_expect_eq(r->mail, cases[i].mail, "case %zu", i);
@@ -379,7 +396,7 @@ Test(analyze, round_trips)
         fake_dns_new(SELF_MX "example.test MX 20 mx2.example.test\nmx2.example.test A 192.0.2.2\n"
                      DMARC_REJECT "example.test TXT v=spf1 ip4:192.0.2.0/24 -all\n");
     struct mx_oracle o = fake_dns_oracle(d);
-    struct mx_analyze_cfg cfg = {MX_CHECK_DEFAULT, &lab_allow, prov};
+    struct mx_analyze_cfg cfg = {MX_CHECK_DEFAULT, &lab_allow, prov, false};
 
     cr_expect(!mx_analyze(&cfg, "example.test", &o, r));
     cr_expect_eq(fake_dns_asked_count(d), 1);
@@ -424,7 +441,7 @@ Test(analyze, repeatable)
     cr_assert(a && b);
     struct fake_dns *d = fake_dns_new(GOOGLE_MX DMARC_REJECT MS_SPF
                                       "example.test TXT v=spf1 include:spf.protection.outlook.com -all\n");
-    struct mx_analyze_cfg cfg = {MX_CHECK_DEFAULT, &lab_allow, prov};
+    struct mx_analyze_cfg cfg = {MX_CHECK_DEFAULT, &lab_allow, prov, false};
     fake_dns_analyze(d, &cfg, "example.test", a);
     struct mx_oracle o = fake_dns_oracle(d);
     cr_assert(mx_analyze(&cfg, "example.test", &o, b));

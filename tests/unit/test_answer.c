@@ -808,6 +808,64 @@ Test(answer, txt_16k_sets_truncated)
     free(a);
 }
 
+/* A TXT record of 66 strings of 255 bytes: more than an answer keeps. */
+static void put_big_txt(char fill)
+{
+    put_ptr(&P, QNAME_OFF);
+    size_t at = rr_start(&P, MX_T_TXT, 300);
+    char chunk[255];
+    memset(chunk, fill, sizeof chunk);
+    for (int i = 0; i < 66; i++) {
+        put8(&P, 255);
+        putbytes(&P, chunk, 255);
+    }
+    rr_end(&P, at);
+}
+
+Test(answer, txt_too_big_is_not_nodata)
+{
+    start(&P, 0, 1, "example.test", MX_T_TXT);
+    put_big_txt('y');
+    struct mx_answer *a = parse(&P, "example.test", MX_T_TXT);
+    cr_expect_eq(a->rc, MX_RC_NOERROR);
+    cr_expect_eq(a->count, 0);
+    cr_expect(a->truncated);
+    /* records exist: no NODATA, no void look-up for SPF */
+    cr_expect_not(mx_answer_nodata(a));
+    cr_expect_not(mx_answer_void(a));
+    free(a);
+}
+
+Test(answer, txt_policy_records_kept_first)
+{
+    /* 5 records of 4,000 bytes of other text, then the SPF record last:
+     * the SPF record is kept although the others do not all fit */
+    start(&P, 0, 6, "example.test", MX_T_TXT);
+    static char junk[4000];
+    memset(junk, 'j', sizeof junk);
+    for (int r = 0; r < 5; r++) {
+        put_ptr(&P, QNAME_OFF);
+        size_t at = rr_start(&P, MX_T_TXT, 300);
+        for (int i = 0; i < 16; i++) {
+            put8(&P, 250);
+            putbytes(&P, junk, 250);
+        }
+        rr_end(&P, at);
+    }
+    const char *spf[] = {"v=spf1 -all"};
+    const size_t sl[] = {11};
+    rr_txt(&P, 300, spf, sl, 1);
+    struct mx_answer *a = parse(&P, "example.test", MX_T_TXT);
+    cr_expect_eq(a->rc, MX_RC_NOERROR);
+    cr_expect(a->truncated);
+    struct mx_rdata rd;
+    cr_assert(mx_answer_get(a, 0, &rd));
+    cr_expect_eq(rd.txt_len, 11);
+    cr_expect(memcmp(rd.txt, "v=spf1 -all", 11) == 0);
+    cr_expect_eq(a->count, 5); /* the SPF record and 4 of the 5 others */
+    free(a);
+}
+
 /* ---- builder, iteration, failure ---- */
 
 Test(answer, failure_answer)
@@ -961,6 +1019,17 @@ Test(wire_name, too_long_and_bad_labels)
     off = 0;
     cr_expect(mx_wire_name(P.b, P.n, &off, out, sizeof out));
     cr_expect_eq(strlen(out), 253);
+    /* 3 labels of 63 + one of 62: 256 bytes, one too many */
+    P.n = 0;
+    for (int i = 0; i < 3; i++) {
+        put8(&P, 63);
+        putbytes(&P, l63, 63);
+    }
+    put8(&P, 62);
+    putbytes(&P, l63, 62);
+    put8(&P, 0);
+    off = 0;
+    cr_expect_not(mx_wire_name(P.b, P.n, &off, out, sizeof out));
     /* extended label types 0x40, 0x80 */
     static const unsigned char ext1[] = {0x41, 'a', 0};
     static const unsigned char ext2[] = {0x81, 'a', 0};
@@ -1112,5 +1181,131 @@ Test(answer, ns_and_soa_builders)
     cr_assert_eq(a->count, 2);
     cr_assert(mx_answer_get(a, 1, &rd));
     cr_expect_str_eq(rd.name, "b.ns.test");
+    free(a);
+}
+
+/* ---- DNSSEC: the AD bit, TLSA rdata, the CNAME-expanded name ---- */
+
+#define AD 0x0020u
+
+static void rr_tlsa(struct pkt *p, const char *owner, uint32_t ttl, unsigned usage, unsigned sel,
+                    unsigned mt, const unsigned char *data, size_t n)
+{
+    if (owner)
+        put_name(p, owner);
+    else
+        put_ptr(p, QNAME_OFF);
+    size_t at = rr_start(p, MX_T_TLSA, ttl);
+    put8(p, usage);
+    put8(p, sel);
+    put8(p, mt);
+    putbytes(p, data, n);
+    rr_end(p, at);
+}
+
+Test(answer, ad_bit_recorded)
+{
+    header(&P, QR | RD | RA | AD, 1, 1, 0, 0);
+    put_name(&P, "mx.example.test");
+    put16(&P, MX_T_A);
+    put16(&P, 1);
+    rr_a(&P, NULL, 300, 192, 0, 2, 1);
+    struct mx_answer *a = parse(&P, "mx.example.test", MX_T_A);
+    cr_expect(a->ad);
+    free(a);
+    start(&P, 0, 1, "mx.example.test", MX_T_A);
+    rr_a(&P, NULL, 300, 192, 0, 2, 1);
+    a = parse(&P, "mx.example.test", MX_T_A);
+    cr_expect_not(a->ad);
+    free(a);
+    /* a validated NXDOMAIN keeps the bit too */
+    header(&P, QR | RD | RA | AD | 3, 1, 0, 0, 0);
+    put_name(&P, "_25._tcp.mx.example.test");
+    put16(&P, MX_T_TLSA);
+    put16(&P, 1);
+    a = parse(&P, "_25._tcp.mx.example.test", MX_T_TLSA);
+    cr_expect_eq(a->rc, MX_RC_NXDOMAIN);
+    cr_expect(a->ad);
+    free(a);
+}
+
+Test(answer, tlsa_records_kept_raw)
+{
+    unsigned char h[32], big[300];
+    for (unsigned i = 0; i < sizeof h; i++)
+        h[i] = (unsigned char)(i * 7);
+    memset(big, 0xAB, sizeof big);
+    header(&P, QR | RD | RA | AD, 1, 3, 0, 0);
+    put_name(&P, "_25._tcp.mx.example.test");
+    put16(&P, MX_T_TLSA);
+    put16(&P, 1);
+    rr_tlsa(&P, NULL, 3600, 3, 1, 1, h, sizeof h);
+    rr_tlsa(&P, NULL, 1800, 2, 0, 0, big, sizeof big);
+    rr_tlsa(&P, "_25._tcp.other.example.test", 60, 3, 1, 1, h, sizeof h); /* foreign */
+    struct mx_answer *a = parse(&P, "_25._tcp.mx.example.test", MX_T_TLSA);
+    cr_expect(a->ad);
+    cr_assert_eq(a->count, 2);
+    cr_expect_eq(a->ttl, 1800);
+    struct mx_rdata rd;
+    cr_assert(mx_answer_get(a, 0, &rd));
+    cr_assert_eq(rd.raw_len, 3 + sizeof h);
+    cr_expect_eq(rd.raw[0], 3);
+    cr_expect_eq(rd.raw[1], 1);
+    cr_expect_eq(rd.raw[2], 1);
+    cr_expect_arr_eq(rd.raw + 3, h, sizeof h);
+    cr_assert(mx_answer_get(a, 1, &rd));
+    cr_assert_eq(rd.raw_len, 3 + sizeof big);
+    cr_expect_eq(rd.raw[0], 2);
+    cr_expect_arr_eq(rd.raw + 3, big, sizeof big);
+    cr_expect_null(mx_answer_target(a));
+    free(a);
+}
+
+Test(answer, cname_target_kept)
+{
+    unsigned char h[32] = {1, 2, 3};
+    header(&P, QR | RD | RA | AD, 1, 3, 0, 0);
+    put_name(&P, "_25._tcp.mx.example.test");
+    put16(&P, MX_T_TLSA);
+    put16(&P, 1);
+    rr_cname(&P, NULL, 300, "_25._tcp.Mid.example.test");
+    rr_cname(&P, "_25._tcp.mid.example.test", 300, "_25._tcp.host.provider.test");
+    rr_tlsa(&P, "_25._tcp.host.provider.test", 600, 3, 1, 1, h, sizeof h);
+    struct mx_answer *a = parse(&P, "_25._tcp.mx.example.test", MX_T_TLSA);
+    cr_expect(a->cname);
+    cr_assert_eq(a->count, 1);
+    cr_assert_not_null(mx_answer_target(a));
+    cr_expect_str_eq(mx_answer_target(a), "_25._tcp.host.provider.test");
+    free(a);
+    /* addresses through a CNAME: the expanded name is the TLSA base candidate */
+    start(&P, 0, 2, "mx.example.test", MX_T_A);
+    rr_cname(&P, NULL, 300, "smtp.provider.test");
+    rr_a(&P, "smtp.provider.test", 300, 192, 0, 2, 9);
+    a = parse(&P, "mx.example.test", MX_T_A);
+    cr_expect_str_eq(mx_answer_target(a), "smtp.provider.test");
+    expect_a(a, 0, "192.0.2.9");
+    free(a);
+}
+
+Test(answer, target_survives_records_added_after_it)
+{
+    struct mx_answer *a = mx_answer_new(MX_RC_NOERROR, MX_T_TXT, 60, true);
+    cr_assert(mx_answer_set_target(&a, "alias.example.test"));
+    char txt[200];
+    memset(txt, 'x', sizeof txt);
+    for (int i = 0; i < 40; i++) /* forces reallocations */
+        cr_assert(mx_answer_add_txt(&a, txt, sizeof txt));
+    cr_expect_eq(a->count, 40);
+    cr_expect_str_eq(mx_answer_target(a), "alias.example.test");
+    size_t off = 0;
+    struct mx_rdata rd;
+    unsigned n = 0;
+    while (mx_answer_next(a, &off, &rd)) {
+        cr_expect_eq(rd.txt_len, sizeof txt);
+        n++;
+    }
+    cr_expect_eq(n, 40);
+    cr_assert(mx_answer_set_target(&a, "b.test")); /* replaced, shorter */
+    cr_expect_str_eq(mx_answer_target(a), "b.test");
     free(a);
 }

@@ -96,6 +96,8 @@ struct row {
     bool cut;
     unsigned file_index;
     uint64_t line_no;
+    bool has_rank;
+    int64_t rank;
 };
 
 struct run {
@@ -142,6 +144,8 @@ static void read_all(const char *const *paths, size_t npaths, struct run *r,
             w->cut = l.cut;
             w->file_index = l.file_index;
             w->line_no = l.line_no;
+            w->has_rank = l.has_rank;
+            w->rank = l.rank;
             continue;
         }
         if (st != MX_EEOF && r->end == MX_EEOF) {
@@ -723,12 +727,62 @@ Test(input, row_count_property)
 
 Test(input, shard_hash)
 {
-    /* 64-bit FNV-1a reference values */
-    cr_expect_eq(mx_input_shard_hash("", 0), UINT64_C(0xcbf29ce484222325));
-    cr_expect_eq(mx_input_shard_hash("a", 1), UINT64_C(0xaf63dc4c8601ec8c));
-    cr_expect_eq(mx_input_shard_hash("foobar", 6), UINT64_C(0x85944171f73967e8));
-    cr_expect_eq(mx_input_shard_hash("  foobar\r\n", 10), UINT64_C(0x85944171f73967e8));
-    cr_expect_eq(mx_input_shard_hash(" \t ", 3), UINT64_C(0xcbf29ce484222325));
-    cr_expect_neq(mx_input_shard_hash("foobaR", 6), mx_input_shard_hash("foobar", 6));
-    cr_expect_neq(mx_input_shard_hash("a\0b", 3), mx_input_shard_hash("a", 1));
+    /* 64-bit FNV-1a reference values, of the domain column as written */
+    cr_expect_eq(mx_shard_hash(""), UINT64_C(0xcbf29ce484222325));
+    cr_expect_eq(mx_shard_hash("a"), UINT64_C(0xaf63dc4c8601ec8c));
+    cr_expect_eq(mx_shard_hash("foobar"), UINT64_C(0x85944171f73967e8));
+    cr_expect_neq(mx_shard_hash("foobaR"), mx_shard_hash("foobar"));
+}
+
+/* The rank: the first CSV field, when the line has two fields or more and
+ * that field is an integer. */
+Test(input, rank_of_csv_lines)
+{
+    static const char text[] = "rank,domain\n"
+                               "1,one.example\n"
+                               " 42 ,spaced.example\n"
+                               "\"7\",quoted.example\n"
+                               "-3,negative.example\n"
+                               "+5,plus.example\n"
+                               "007,zeros.example\n"
+                               "123456789012345678,big.example\n"
+                               "1234567890123456789,toobig.example\n"
+                               "x1,word.example\n"
+                               "1.5,real.example\n"
+                               ",empty.example\n"
+                               "plain.example\n"
+                               "9,8,three.example\n"
+                               "99\n"
+                               "10,\"broken.example\n";
+    struct run r;
+    read_one(write_file("ranks.csv", text, sizeof text - 1), &r);
+    cr_assert_eq(r.n, 15, "rows: %zu", r.n);
+    static const struct {
+        const char *name;
+        bool has;
+        int64_t rank;
+    } want[] = {
+        {"one.example", true, 1},
+        {"spaced.example", true, 42},
+        {"quoted.example", true, 7},
+        {"negative.example", true, -3},
+        {"plus.example", true, 5},
+        {"zeros.example", true, 7},
+        {"big.example", true, 123456789012345678},
+        {"toobig.example", false, 0},
+        {"word.example", false, 0},
+        {"real.example", false, 0},
+        {"empty.example", false, 0},
+        {"plain.example", false, 0},
+        {"three.example", true, 9},
+        {"99", false, 0},                     /* one field: the name, no rank */
+        {"10,\"broken.example", false, 0},    /* refused by libcsv: the whole line */
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        expect_row(&r, i, want[i].name, 0, i + 2);
+        cr_expect_eq(r.rows[i].has_rank, want[i].has, "row %zu has_rank", i);
+        cr_expect_eq(r.rows[i].rank, want[i].rank, "row %zu rank %lld", i,
+                     (long long)r.rows[i].rank);
+    }
+    run_free(&r);
 }

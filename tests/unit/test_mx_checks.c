@@ -33,7 +33,7 @@ static void init_allow(void)
 
 static struct mx_analyze_cfg mx_cfg(bool allow)
 {
-    struct mx_analyze_cfg c = {MX_CHECK_MX, allow ? &lab_allow : NULL, NULL};
+    struct mx_analyze_cfg c = {MX_CHECK_MX, allow ? &lab_allow : NULL, NULL, false};
     return c;
 }
 

@@ -225,7 +225,25 @@ static struct mx_config config(const char *path)
 
 static struct mx_result R;
 
+/* Row info for input line n of "in.txt" (no rank). */
+static const struct mx_row_info *info(uint64_t n)
+{
+    static struct mx_row_info ri;
+    ri = (struct mx_row_info){.line_no = n, .input_file = "in.txt"};
+    return &ri;
+}
+
 /* A simple row: domain dN.test, NOERROR, ok, MX "10 mx.dN.test". */
+/* The empty fields after rank (columns a default scan leaves empty). */
+static const char *tail(void)
+{
+    static char t[MX_COL_COUNT + 1];
+    size_t n = MX_COL_COUNT - 1 - MX_COL_RANK;
+    memset(t, ',', n);
+    t[n] = 0;
+    return t;
+}
+
 static const char *simple_row(unsigned i, char *expect, size_t cap)
 {
     char d[32], mx[48];
@@ -236,7 +254,7 @@ static const char *simple_row(unsigned i, char *expect, size_t cap)
     snprintf(mx, sizeof mx, "10 mx.d%u.test", i);
     mx_result_set(&R, MX_COL_DOMAIN, d);
     mx_result_set(&R, MX_COL_MX, mx);
-    snprintf(expect, cap, "%s,NOERROR,ok,%s,,,,,,,,,,,,,%u\n", d, mx, i);
+    snprintf(expect, cap, "%s,NOERROR,ok,%s,,,,,,,,,,,,,%u,in.txt,%s\n", d, mx, i, tail());
     return expect;
 }
 
@@ -245,7 +263,7 @@ static enum mx_status put_simple(struct mx_output *o, unsigned i, char *text, si
     char line[256], err[MX_ERRLEN];
     simple_row(i, line, sizeof line);
     strncat(text, line, cap - strlen(text) - 1);
-    enum mx_status st = mx_output_row(o, &R, i, err, sizeof err);
+    enum mx_status st = mx_output_row(o, &R, info(i), err, sizeof err);
     cr_assert_eq(st, MX_OK, "%s", err);
     return st;
 }
@@ -287,14 +305,14 @@ static void quoting_rows(const char *name)
     mx_result_set(&R, MX_COL_SPF_RESULT, "ok");
     mx_result_set(&R, MX_COL_DMARC, " v=DMARC1; p=none");
     mx_result_set(&R, MX_COL_DMARC_POLICY, "none ");
-    cr_assert_eq(mx_output_row(o, &R, 1, err, sizeof err), MX_OK, "%s", err);
+    cr_assert_eq(mx_output_row(o, &R, info(1), err, sizeof err), MX_OK, "%s", err);
 
     mx_result_reset(&R);
     R.status = MX_RC_INVALID;
     R.mail = MX_MAIL_INVALID;
     mx_result_set(&R, MX_COL_DOMAIN, "bad\x01na\"me\xff\n");
     mx_result_set(&R, MX_COL_FINDINGS, "domain_invalid_name");
-    cr_assert_eq(mx_output_row(o, &R, 2, err, sizeof err), MX_OK, "%s", err);
+    cr_assert_eq(mx_output_row(o, &R, info(2), err, sizeof err), MX_OK, "%s", err);
 
     cr_assert_eq(mx_output_sync(o, 2, true, err, sizeof err), MX_OK, "%s", err);
     struct mx_checkpoint ck = read_ck(path);
@@ -313,8 +331,11 @@ static void quoting_rows(const char *name)
     header_line(want, sizeof want);
     strcat(want, "example.test,NOERROR,ok,10 a.example.test;20 b.example.test,spf_missing,3600,"
                  "\"a.example.test=192.0.2.1,192.0.2.2;b.example.test=NXDOMAIN\",,"
-                 "\"v=spf1 include:\"\"q\"\" -all\",ok,,,,\" v=DMARC1; p=none\",\"none \",,1\n");
-    strcat(want, "\"bad\\x01na\"\"me\\xff\\x0a\",INVALID,invalid,,domain_invalid_name,,,,,,,,,,,,2\n");
+                 "\"v=spf1 include:\"\"q\"\" -all\",ok,,,,\" v=DMARC1; p=none\",\"none \",,1,in.txt,");
+    strcat(want, tail());
+    strcat(want, "\n\"bad\\x01na\"\"me\\xff\\x0a\",INVALID,invalid,,domain_invalid_name,,,,,,,,,,,,2,in.txt,");
+    strcat(want, tail());
+    strcat(want, "\n");
     unsigned frames;
     char *got = csv_text(path, &frames);
     cr_expect_str_eq(got, want);
@@ -610,11 +631,11 @@ Test(output, long_row_is_cut_not_overrun)
     mx_result_append(&R, MX_COL_SPF, ctl, MX_RESULT_TEXT / 2);
     mx_result_append(&R, MX_COL_DMARC, ctl, MX_RESULT_TEXT / 2 - 1);
     mx_result_append(&R, MX_COL_MX, "\"", 1);
-    cr_assert_eq(mx_output_row(o, &R, 1, err, sizeof err), MX_OK, "%s", err);
+    cr_assert_eq(mx_output_row(o, &R, info(1), err, sizeof err), MX_OK, "%s", err);
     memset(ctl, '"', sizeof ctl);
     mx_result_reset(&R);
     mx_result_append(&R, MX_COL_SPF, ctl, MX_RESULT_TEXT);
-    cr_assert_eq(mx_output_row(o, &R, 2, err, sizeof err), MX_OK, "%s", err);
+    cr_assert_eq(mx_output_row(o, &R, info(2), err, sizeof err), MX_OK, "%s", err);
     cr_assert_eq(mx_output_close(o, 2, true, err, sizeof err), MX_OK, "%s", err);
     size_t n;
     unsigned char *raw = slurp(path, &n);

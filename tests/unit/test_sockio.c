@@ -182,7 +182,7 @@ Test(sockio, batched_round_trip_through_cares)
     close(srv);
 }
 
-/* RD clear (MX_DNS_Q_NORD): byte for byte ares_create_query with rd = 0;
+/* RD clear (MX_DNSQ_NORD): byte for byte ares_create_query with rd = 0;
  * flags 0 give exactly mx_dns_build_query's bytes. */
 Test(sockio, norecurse_query_bytes)
 {
@@ -194,7 +194,7 @@ Test(sockio, norecurse_query_bytes)
             unsigned char *theirs = NULL;
             int tlen = 0;
             size_t n = mx_dns_build_query_flags(ours, sizeof ours, 0x4321, names[i], types[t],
-                                                1232, MX_DNS_Q_NORD);
+                                                1232, MX_DNSQ_NORD);
             cr_assert_eq(ares_create_query(names[i], 1, types[t], 0x4321, 0, &theirs, &tlen,
                                            1232),
                          ARES_SUCCESS);
@@ -208,4 +208,27 @@ Test(sockio, norecurse_query_bytes)
             cr_assert_eq(m, k);
             cr_assert_arr_eq(ours, plain, m);
         }
+}
+
+/* The flags variant: no flags gives the same bytes; AD and CD sit in the
+ * header, DO in the OPT record's flags, nothing else changes. */
+Test(sockio, query_flags)
+{
+    unsigned char plain[512], f[512];
+    size_t n = mx_dns_build_query(plain, sizeof plain, 0x4242, "_25._tcp.mx.example.test", 52, 1232);
+    cr_assert_gt(n, 0);
+    cr_assert_eq(mx_dns_build_query_flags(f, sizeof f, 0x4242, "_25._tcp.mx.example.test", 52,
+                                          1232, 0), n);
+    cr_assert_arr_eq(f, plain, n);
+    cr_assert_eq(mx_dns_build_query_flags(f, sizeof f, 0x4242, "_25._tcp.mx.example.test", 52,
+                                          1232, MX_DNSQ_AD), n);
+    cr_expect_eq(f[3], plain[3] | 0x20);
+    cr_expect_arr_eq(f + 4, plain + 4, n - 4);
+    cr_expect_arr_eq(f, plain, 3);
+    cr_assert_eq(mx_dns_build_query_flags(f, sizeof f, 0x4242, "_25._tcp.mx.example.test", 52,
+                                          1232, MX_DNSQ_DO | MX_DNSQ_CD), n);
+    cr_expect_eq(f[3], plain[3] | 0x10);
+    cr_expect_eq(f[n - 4], 0x80); /* OPT flags, high byte */
+    cr_expect_arr_eq(f + 4, plain + 4, n - 8);
+    cr_expect_eq(f[n - 3], 0);
 }

@@ -1,0 +1,86 @@
+/* The opt-in checks' providers (optin.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mx/analyze.h"
+#include "mx/optin.h"
+#include "mx/smtp.h"
+
+struct mx_optin {
+    struct mx_smtp *smtp;
+};
+
+/* ---- the SMTP probe: key "ADDR|EXCHANGE" or "ADDR|EXCHANGE|DOMAIN" ---- */
+
+static void smtp_done(void *ud, const struct mx_smtp_result *r)
+{
+    mx_engine_ext_complete(ud, mx_answer_blob(MX_QT_SMTP, r, sizeof *r));
+}
+
+static void smtp_submit(void *ctx, const char *key, uint16_t qtype, struct mx_ext_req *req)
+{
+    (void)qtype;
+    char buf[3 * (MX_NAME_MAX + 1) + 64];
+    snprintf(buf, sizeof buf, "%s", key);
+    char *ex = strchr(buf, '|');
+    char *dom = ex ? strchr(ex + 1, '|') : NULL;
+    struct mx_ip ip;
+    if (ex)
+        *ex++ = 0;
+    if (dom)
+        *dom++ = 0;
+    if (!ex || !mx_ip_parse(buf, &ip) ||
+        mx_smtp_submit(ctx, &ip, ex, dom, smtp_done, req) != MX_OK)
+        mx_engine_ext_complete(req, NULL);
+}
+
+static enum mx_status start_smtp(const struct mx_config *cfg, struct mx_engine *eng,
+                                 struct mx_optin *o, char *err, size_t errlen)
+{
+    struct mx_smtp_cfg sc;
+    memset(&sc, 0, sizeof sc);
+    sc.port = (uint16_t)cfg->smtp_port;
+    sc.ehlo_name = cfg->smtp_ehlo;
+    sc.conn_rate = cfg->smtp_rate;
+    sc.max_conns = cfg->smtp_max_conns;
+    sc.connect_ms = cfg->smtp_connect_ms;
+    sc.greeting_ms = sc.reply_ms = sc.tls_ms = cfg->smtp_timeout_ms;
+    sc.ca_file = cfg->smtp_ca_file;
+    sc.allow = &cfg->allow;
+    o->smtp = mx_smtp_create(&sc, err, errlen);
+    if (!o->smtp)
+        return MX_EINVAL;
+    /* A request may wait behind others for its address (one connection at
+     * a time), then take a whole conversation. */
+    struct mx_ext_provider p = {MX_QT_SMTP, smtp_submit, o->smtp, 600000};
+    return mx_engine_add_provider(eng, &p);
+}
+
+enum mx_status mx_optin_start(const struct mx_config *cfg, struct mx_engine *eng,
+                              struct mx_optin **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!(cfg->checks & MX_CHECK_SMTP))
+        return MX_OK;
+    struct mx_optin *o = calloc(1, sizeof *o);
+    if (!o) {
+        snprintf(err, errlen, "out of memory");
+        return MX_ENOMEM;
+    }
+    enum mx_status st = start_smtp(cfg, eng, o, err, errlen);
+    if (st != MX_OK) {
+        mx_optin_stop(o);
+        return st;
+    }
+    *out = o;
+    return MX_OK;
+}
+
+void mx_optin_stop(struct mx_optin *o)
+{
+    if (!o)
+        return;
+    mx_smtp_destroy(o->smtp);
+    free(o);
+}
