@@ -125,6 +125,10 @@ struct mx_answer *mx_answer_failure(enum mx_rc rc, uint16_t qtype);
 struct mx_answer *mx_answer_blob(uint16_t qtype, const void *data, size_t len);
 /* The bytes of a blob answer (NULL when a is no blob of at least len). */
 const void *mx_answer_blob_data(const struct mx_answer *a, size_t len);
+/* Bytes of a in use, header included (records and the kept target): a
+ * copy of that many bytes, its cap set to the copy's data bytes, is a
+ * whole answer. */
+size_t mx_answer_bytes(const struct mx_answer *a);
 
 /* Builder, for tests and for the wire reader. */
 struct mx_answer *mx_answer_new(enum mx_rc rc, uint16_t qtype, uint32_t ttl, bool cname);

@@ -164,6 +164,10 @@ enum mx_status mx_auth_add_providers(struct mx_auth *m, struct mx_engine *e);
 /* The oracle key of (server, qname) into buf: "ADDR|QNAME"; returns the
  * length it needed (like snprintf). */
 size_t mx_auth_key(const struct mx_ip *server, const char *qname, char *buf, size_t len);
+/* The oracle's answer the provider makes of a result (a blob of qtype
+ * MX_QT_AUTH_MX or _SOA, as r->qtype is MX or SOA); NULL on ENOMEM. Tests
+ * use it to feed a table oracle. */
+struct mx_answer *mx_auth_answer_blob(const struct mx_auth_result *r);
 
 /* ---- what the caller keeps of a result ---- */
 
@@ -283,6 +287,34 @@ struct mx_cons_verdict {
  *         than one serial. */
 void mx_cons_judge(const struct mx_cons_ns *ns, size_t nns, struct mx_cons_verdict *out);
 
+/* ---- gathering, through the oracle (gather.c) ----
+ * What one domain's judgement needs, asked through the scan engine's oracle
+ * in one analysis pass: NS of the domain (per domain), A and AAAA of each NS
+ * name (MX_Q_SHARED: one look-up per scan for names shared by thousands of
+ * domains), then MX and SOA of the domain from every address
+ * (MX_QT_AUTH_MX/SOA, answered by this module as the engine's provider).
+ * At most MX_CONS_NS_MAX names (the first in answer order) and
+ * MX_CONS_NS_ADDR_MAX addresses per name (A first, in answer order). */
+#define MX_CONS_NS_ADDR_MAX 8
+
+struct mx_cons_work {
+    enum mx_rc ns_rc;         /* the NS look-up's outcome */
+    bool apex;                /* NOERROR with NS records owned by the domain itself
+                                 (not through a CNAME): the check applies */
+    size_t nns;               /* NS records (more than MX_CONS_NS_MAX: the rest cut) */
+    char names[MX_CONS_NS_MAX][MX_NAME_MAX + 1];
+    struct mx_cons_ns ns[MX_CONS_NS_MAX];
+    struct mx_cons_addr addrs[MX_CONS_NS_MAX][MX_CONS_NS_ADDR_MAX];
+};
+
+struct mx_oracle;
+/* One analysis pass: fills w (cleared first) from the oracle's answers.
+ * Returns false while answers are pending (run again from scratch, like
+ * every analysis). Judge with mx_cons_judge(w->ns, w->nns, ...) when
+ * w->apex. Clear w with mx_cons_work_clear (the replies own copies). */
+bool mx_cons_gather(struct mx_cons_work *w, const char *domain, struct mx_oracle *o);
+void mx_cons_work_clear(struct mx_cons_work *w);
+
 /* ---- columns ----
  * Text forms (CSV cells). Lists use ';' between items, like the mx column.
  *   ns_servers:  per NS name in canonical order, "NAME=ADDR state,ADDR state"
@@ -302,6 +334,16 @@ size_t mx_cons_format_servers(const struct mx_cons_ns *ns, const struct mx_cons_
                               char *buf, size_t len);
 size_t mx_cons_format_mx_sets(const struct mx_cons_verdict *v, char *buf, size_t len);
 size_t mx_cons_format_serials(const struct mx_cons_verdict *v, char *buf, size_t len);
+
+/* For people (`mxscan check`): one line per address of each NS name in
+ * canonical order, '\n'-terminated, saying what it answered, e.g.
+ *   "ns3.a.test 192.0.2.3: auth; MX {10 mail.old.test} (NOERROR, AA);
+ *    SOA serial 2024010101 (NOERROR, AA)"
+ *   "ns5.a.test 192.0.2.5: lame (refused); MX REFUSED; SOA REFUSED"
+ *   "ns9.a.test: lame (no_address: neither A nor AAAA)"
+ * Returns the length it needed (like snprintf). */
+size_t mx_cons_format_detail(const struct mx_cons_ns *ns, const struct mx_cons_verdict *v,
+                             char *buf, size_t len);
 
 /* Structured form (for JSON output): a jansson object
  *   {"findings": [...], "servers": [{"name", "state", "addresses": [{"address",

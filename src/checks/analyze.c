@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mx/analyze.h"
+#include "mx/cons_checks.h"
 #include "mx/dmarc.h"
 #include "mx/mx_checks.h"
 #include "mx/names.h"
@@ -214,6 +215,11 @@ bool mx_analyze(const struct mx_analyze_cfg *cfg, const char *domain, struct mx_
     done = mx_checks_mx(cfg, domain, o, res, &set);
     if (!set.mx_answered)
         return false;
+    /* Consistency also where the MX look-up failed: lame servers are a
+     * common cause. A domain that does not exist has no servers. */
+    if ((cfg->checks & MX_CHECK_CONSISTENCY) && res->status != MX_RC_NXDOMAIN &&
+        !mx_checks_consistency(domain, o, res))
+        done = false;
     if (!set.exists)
         goto out; /* NXDOMAIN or a failed MX query: nothing else is asked */
     if ((cfg->checks & MX_CHECK_SMTP) && set.complete &&

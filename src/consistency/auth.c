@@ -391,14 +391,14 @@ bool mx_auth_reply_set(struct mx_auth_reply *dst, const struct mx_auth_result *r
     dst->aa = r->aa;
     dst->tcp = r->tcp;
     if (r->outcome == MX_AUTH_ANSWERED && r->ans) {
-        size_t n = sizeof *r->ans + r->ans->size;
+        size_t n = mx_answer_bytes(r->ans);
         dst->ans = malloc(n);
         if (!dst->ans) {
             dst->outcome = MX_AUTH_ERROR;
             return false;
         }
         memcpy(dst->ans, r->ans, n);
-        dst->ans->cap = r->ans->size;
+        dst->ans->cap = (uint32_t)(n - sizeof *r->ans);
     }
     return true;
 }

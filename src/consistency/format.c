@@ -70,6 +70,22 @@ static int ip_cmp(const struct mx_ip *a, const struct mx_ip *b)
     return memcmp(a->b, b->b, a->family == 4 ? 4 : 16);
 }
 
+/* The addresses of n in ascending order: the smallest after last (the
+ * first when last is NULL); NULL after the largest. */
+static const struct mx_cons_addr *next_addr(const struct mx_cons_ns *n,
+                                            const struct mx_cons_addr *last)
+{
+    const struct mx_cons_addr *next = NULL;
+    for (size_t j = 0; j < n->naddrs; j++) {
+        const struct mx_cons_addr *a = &n->addrs[j];
+        if (last && ip_cmp(&a->ip, &last->ip) <= 0)
+            continue;
+        if (!next || ip_cmp(&a->ip, &next->ip) < 0)
+            next = a;
+    }
+    return next;
+}
+
 size_t mx_cons_format_servers(const struct mx_cons_ns *ns, const struct mx_cons_verdict *v,
                               char *buf, size_t len)
 {
@@ -84,25 +100,12 @@ size_t mx_cons_format_servers(const struct mx_cons_ns *ns, const struct mx_cons_
             puts_(&o, n->state == MX_CONS_NS_LOOKUP_FAILED ? "lookup_failed" : "no_address");
             continue;
         }
-        const struct mx_cons_addr *last = NULL;
-        bool first = true;
-        for (;;) {
-            const struct mx_cons_addr *next = NULL;
-            for (size_t j = 0; j < n->naddrs; j++) {
-                const struct mx_cons_addr *a = &n->addrs[j];
-                if (last && ip_cmp(&a->ip, &last->ip) <= 0)
-                    continue;
-                if (!next || ip_cmp(&a->ip, &next->ip) < 0)
-                    next = a;
-            }
-            if (!next)
-                break;
-            last = next;
-            const struct mx_cons_av *av = av_of(v, &next->ip);
-            if (!first)
+        const struct mx_cons_addr *first = next_addr(n, NULL);
+        for (const struct mx_cons_addr *a = first; a; a = next_addr(n, a)) {
+            const struct mx_cons_av *av = av_of(v, &a->ip);
+            if (a != first)
                 puts_(&o, ",");
-            first = false;
-            put_ip(&o, &next->ip);
+            put_ip(&o, &a->ip);
             puts_(&o, " ");
             puts_(&o, av ? mx_cons_state_name(av->state) : "cut");
         }
@@ -152,6 +155,72 @@ static void put_mx_set(struct out *o, const struct mx_auth_reply *r)
         puts_(o, rd.name[0] ? rd.name : ".");
     }
     puts_(o, "}");
+}
+
+/* "MX {10 mx.a.test} (NOERROR, AA)", "SOA serial 7 (NOERROR, no AA)",
+ * "MX REFUSED", "SOA no answer" ... */
+static void put_reply(struct out *o, const char *what, const struct mx_auth_reply *r)
+{
+    puts_(o, what);
+    puts_(o, " ");
+    if (r->outcome == MX_AUTH_TIMEOUT) {
+        puts_(o, "no answer");
+        return;
+    }
+    if (r->outcome == MX_AUTH_NOT_ALLOWED) {
+        puts_(o, "not asked (address not globally reachable; see --allow-address)");
+        return;
+    }
+    if (r->outcome != MX_AUTH_ANSWERED) {
+        puts_(o, mx_auth_outcome_name(r->outcome));
+        return;
+    }
+    bool data = r->ans && (r->rc == MX_RC_NOERROR || r->rc == MX_RC_NXDOMAIN);
+    struct mx_rdata rd;
+    if (!data) {
+        puts_(o, mx_rc_name(r->rc));
+        return;
+    }
+    if (r->ans->qtype == MX_T_MX)
+        put_mx_set(o, r);
+    else if (r->rc == MX_RC_NOERROR && mx_answer_get(r->ans, 0, &rd))
+        putf(o, "serial %lu", (unsigned long)rd.serial);
+    else
+        puts_(o, r->rc == MX_RC_NXDOMAIN ? "nxdomain" : "no SOA record");
+    putf(o, " (%s, %s%s)", mx_rc_name(r->rc), r->aa ? "AA" : "no AA", r->tcp ? ", over TCP" : "");
+}
+
+size_t mx_cons_format_detail(const struct mx_cons_ns *ns, const struct mx_cons_verdict *v,
+                             char *buf, size_t len)
+{
+    struct out o = {buf, len, 0};
+    for (unsigned k = 0; k < v->nns; k++) {
+        const struct mx_cons_ns *n = &ns[v->ns_order[k]];
+        if (n->naddrs == 0) {
+            puts_(&o, n->name);
+            puts_(&o, n->state == MX_CONS_NS_LOOKUP_FAILED
+                          ? ": address look-up failed (not judged)\n"
+                          : ": lame (no_address: neither A nor AAAA)\n");
+            continue;
+        }
+        for (const struct mx_cons_addr *a = next_addr(n, NULL); a; a = next_addr(n, a)) {
+            const struct mx_cons_av *av = av_of(v, &a->ip);
+            enum mx_cons_state st = av ? av->state : MX_CONS_UNKNOWN;
+            puts_(&o, n->name);
+            puts_(&o, " ");
+            put_ip(&o, &a->ip);
+            if (!av)
+                puts_(&o, ": not judged (more addresses than kept)");
+            else if (st == MX_CONS_AUTH || st == MX_CONS_UNKNOWN)
+                putf(&o, ": %s", mx_cons_state_name(st));
+            else
+                putf(&o, ": lame (%s)", mx_cons_state_name(st));
+            put_reply(&o, "; MX", &a->mx);
+            put_reply(&o, "; SOA", &a->soa);
+            puts_(&o, "\n");
+        }
+    }
+    return done(&o);
 }
 
 static void put_members(struct out *o, const struct mx_cons_verdict *v, uint64_t members)

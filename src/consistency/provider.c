@@ -28,9 +28,8 @@ size_t mx_auth_key(const struct mx_ip *server, const char *qname, char *buf, siz
     return n < 0 ? 0 : (size_t)n;
 }
 
-static void done(void *ud, const struct mx_auth_result *r)
+struct mx_answer *mx_auth_answer_blob(const struct mx_auth_result *r)
 {
-    struct mx_ext_req *req = ud;
     struct blob_head h;
     memset(&h, 0, sizeof h);
     h.magic = BLOB_MAGIC;
@@ -38,18 +37,23 @@ static void done(void *ud, const struct mx_auth_result *r)
     h.rc = (uint8_t)r->rc;
     h.flags = (uint8_t)((r->aa ? 1u : 0u) | (r->tcp ? 2u : 0u));
     if (r->outcome == MX_AUTH_ANSWERED && r->ans)
-        h.anslen = (uint32_t)(sizeof *r->ans + r->ans->size);
+        h.anslen = (uint32_t)mx_answer_bytes(r->ans);
     unsigned char *buf = malloc(sizeof h + h.anslen);
-    struct mx_answer *blob = NULL;
-    if (buf) {
-        memcpy(buf, &h, sizeof h);
-        if (h.anslen)
-            memcpy(buf + sizeof h, r->ans, h.anslen);
-        blob = mx_answer_blob(r->qtype == MX_T_MX ? MX_QT_AUTH_MX : MX_QT_AUTH_SOA, buf,
-                              sizeof h + h.anslen);
-        free(buf);
-    }
-    mx_engine_ext_complete(req, blob); /* NULL: the engine records a failure */
+    if (!buf)
+        return NULL;
+    memcpy(buf, &h, sizeof h);
+    if (h.anslen)
+        memcpy(buf + sizeof h, r->ans, h.anslen);
+    struct mx_answer *blob = mx_answer_blob(r->qtype == MX_T_MX ? MX_QT_AUTH_MX : MX_QT_AUTH_SOA,
+                                            buf, sizeof h + h.anslen);
+    free(buf);
+    return blob;
+}
+
+static void done(void *ud, const struct mx_auth_result *r)
+{
+    /* NULL (no memory): the engine records a failure */
+    mx_engine_ext_complete(ud, mx_auth_answer_blob(r));
 }
 
 static void submit(void *ctx, const char *key, uint16_t qtype, struct mx_ext_req *req)
@@ -101,7 +105,12 @@ bool mx_auth_reply_from_answer(struct mx_auth_reply *dst, const struct mx_answer
         if (!dst->ans)
             return false;
         memcpy(dst->ans, p + sizeof h, h.anslen);
-        dst->ans->cap = dst->ans->size;
+        dst->ans->cap = (uint32_t)(h.anslen - sizeof(struct mx_answer));
+        if (mx_answer_bytes(dst->ans) != h.anslen) { /* not a copy of an answer */
+            free(dst->ans);
+            dst->ans = NULL;
+            return false;
+        }
     }
     dst->outcome = (enum mx_auth_outcome)h.outcome;
     dst->rc = (enum mx_rc)h.rc;

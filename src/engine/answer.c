@@ -112,6 +112,11 @@ static unsigned char *append(struct mx_answer **ap, size_t n)
     return p;
 }
 
+size_t mx_answer_bytes(const struct mx_answer *a)
+{
+    return sizeof *a + a->size + tail_len(a);
+}
+
 const char *mx_answer_target(const struct mx_answer *a)
 {
     return a->target_len ? (const char *)a->data + a->size : NULL;

@@ -28,104 +28,15 @@
 #include "mx/consistency.h"
 #include "mx/engine.h"
 
-#define NS_MAX MX_CONS_NS_MAX
-#define ADDR_PER_NS 8
-
-struct nsname {
-    char name[MX_NAME_MAX + 1];
-    enum mx_cons_ns_state state;
-    size_t naddrs;
-    struct mx_cons_addr addrs[ADDR_PER_NS];
-};
-
-struct dom {
-    enum mx_rc ns_rc;
-    size_t nns;
-    struct nsname ns[NS_MAX];
-};
-
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static size_t outstanding;
-
-static void clear_dom(struct dom *d)
-{
-    for (size_t k = 0; k < d->nns; k++)
-        for (size_t j = 0; j < d->ns[k].naddrs; j++) {
-            mx_auth_reply_clear(&d->ns[k].addrs[j].mx);
-            mx_auth_reply_clear(&d->ns[k].addrs[j].soa);
-        }
-    d->nns = 0;
-}
-
-/* One NS name: its addresses from the A and AAAA answers. */
-static void name_addresses(struct nsname *n, const struct mx_answer *a,
-                           const struct mx_answer *aaaa)
-{
-    const struct mx_answer *both[2] = {a, aaaa};
-    for (int k = 0; k < 2; k++) {
-        size_t ao = 0;
-        struct mx_rdata ar;
-        while (mx_answer_next(both[k], &ao, &ar) && n->naddrs < ADDR_PER_NS) {
-            memset(&n->addrs[n->naddrs], 0, sizeof n->addrs[0]);
-            n->addrs[n->naddrs++].ip = ar.ip;
-        }
-    }
-    n->state = n->naddrs                                     ? MX_CONS_NS_ADDRESSES
-               : mx_rc_failed(a->rc) || mx_rc_failed(aaaa->rc) ? MX_CONS_NS_LOOKUP_FAILED
-                                                             : MX_CONS_NS_NO_ADDRESS;
-}
-
-/* MX and SOA of the domain from every address of name n, asked through the
- * oracle (the module answers); false while some are pending. */
-static bool name_answers(struct nsname *n, const char *domain, struct mx_oracle *o)
-{
-    bool all = true;
-    for (size_t j = 0; j < n->naddrs; j++) {
-        char key[MX_NAME_MAX + 64];
-        mx_auth_key(&n->addrs[j].ip, domain, key, sizeof key);
-        const struct mx_answer *mx = mx_oracle_get(o, key, MX_QT_AUTH_MX, 0);
-        const struct mx_answer *soa = mx_oracle_get(o, key, MX_QT_AUTH_SOA, 0);
-        if (!mx || !soa) {
-            all = false;
-            continue;
-        }
-        mx_auth_reply_from_answer(&n->addrs[j].mx, mx);
-        mx_auth_reply_from_answer(&n->addrs[j].soa, soa);
-    }
-    return all;
-}
 
 /* The engine runs this again from scratch until every answer is there. */
 static bool analyze(void *ud, struct mx_record *rec, struct mx_oracle *o)
 {
     (void)ud;
-    struct dom *d = rec->job;
-    clear_dom(d);
-    const struct mx_answer *ns = mx_oracle_get(o, rec->domain, MX_T_NS, 0);
-    if (!ns)
-        return false;
-    d->ns_rc = ns->rc;
-    if (ns->rc != MX_RC_NOERROR)
-        return true;
-    bool all = true;
-    size_t off = 0;
-    struct mx_rdata rd;
-    while (mx_answer_next(ns, &off, &rd) && d->nns < NS_MAX) {
-        struct nsname *n = &d->ns[d->nns++];
-        snprintf(n->name, sizeof n->name, "%s", rd.name);
-        n->naddrs = 0;
-        const struct mx_answer *a = mx_oracle_get(o, rd.name, MX_T_A, MX_Q_SHARED);
-        const struct mx_answer *aaaa = mx_oracle_get(o, rd.name, MX_T_AAAA, MX_Q_SHARED);
-        if (!a || !aaaa) {
-            all = false;
-            continue;
-        }
-        name_addresses(n, a, aaaa);
-        if (!name_answers(n, rec->domain, o))
-            all = false;
-    }
-    return all;
+    return mx_cons_gather(rec->job, rec->domain, o);
 }
 
 static void on_done(void *ud, struct mx_record *rec)
@@ -230,7 +141,7 @@ static struct mx_record *read_input(size_t *count)
         r->valid = true;
         r->seq = n - 1;
         memcpy(r->domain, line, ll + 1);
-        r->job = calloc(1, sizeof(struct dom));
+        r->job = calloc(1, sizeof(struct mx_cons_work));
         if (!r->job)
             exit(1);
     }
@@ -266,24 +177,17 @@ static struct mx_engine *run(const struct mx_config *cfg, struct mx_auth *m,
 /* Judges one domain and prints its row; frees what it held. */
 static bool print_row(struct mx_record *rec)
 {
-    struct dom *d = rec->job;
-    struct mx_cons_ns ns[NS_MAX];
-    for (size_t k = 0; k < d->nns; k++) {
-        ns[k].name = d->ns[k].name;
-        ns[k].state = d->ns[k].state;
-        ns[k].naddrs = d->ns[k].naddrs;
-        ns[k].addrs = d->ns[k].addrs;
-    }
+    struct mx_cons_work *w = rec->job;
     static struct mx_cons_verdict v;
-    mx_cons_judge(ns, d->nns, &v);
+    mx_cons_judge(w->ns, w->apex ? w->nns : 0, &v);
     char servers[4096], sets[4096], serials[2048];
-    mx_cons_format_servers(ns, &v, servers, sizeof servers);
+    mx_cons_format_servers(w->ns, &v, servers, sizeof servers);
     mx_cons_format_mx_sets(&v, sets, sizeof sets);
     mx_cons_format_serials(&v, serials, sizeof serials);
-    json_t *detail = mx_cons_to_json(ns, &v);
+    json_t *detail = mx_cons_to_json(w->ns, &v);
     json_t *row = json_object();
     json_object_set_new(row, "domain", json_string(rec->domain));
-    json_object_set_new(row, "ns_rcode", json_string(mx_rc_name(d->ns_rc)));
+    json_object_set_new(row, "ns_rcode", json_string(mx_rc_name(w->ns_rc)));
     json_object_set_new(row, "judged", json_boolean(v.judged));
     json_object_set(row, "findings", json_object_get(detail, "findings"));
     json_object_set_new(row, "ns_servers", json_string(servers));
@@ -295,8 +199,8 @@ static bool print_row(struct mx_record *rec)
         printf("%s\n", s);
     free(s);
     json_decref(row);
-    clear_dom(d);
-    free(d);
+    mx_cons_work_clear(w);
+    free(w);
     rec->job = NULL;
     return s != NULL;
 }
