@@ -215,11 +215,6 @@ bool mx_analyze(const struct mx_analyze_cfg *cfg, const char *domain, struct mx_
     done = mx_checks_mx(cfg, domain, o, res, &set);
     if (!set.mx_answered)
         return false;
-    /* Consistency also where the MX look-up failed: lame servers are a
-     * common cause. A domain that does not exist has no servers. */
-    if ((cfg->checks & MX_CHECK_CONSISTENCY) && res->status != MX_RC_NXDOMAIN &&
-        !mx_checks_consistency(domain, o, res))
-        done = false;
     if (!set.exists)
         goto out; /* NXDOMAIN or a failed MX query: nothing else is asked */
     if ((cfg->checks & MX_CHECK_SMTP) && set.complete &&
@@ -254,6 +249,13 @@ bool mx_analyze(const struct mx_analyze_cfg *cfg, const char *domain, struct mx_
     if (done && cfg->providers)
         providers(cfg, &set, spf_done ? &spf : NULL, res);
 out:
+    /* Consistency last (a domain holds at most MX_HELD_MAX look-ups: the
+     * default checks come first), and also where the MX look-up failed:
+     * lame servers are a common cause. A domain that does not exist has no
+     * servers. */
+    if ((cfg->checks & MX_CHECK_CONSISTENCY) && res->status != MX_RC_NXDOMAIN &&
+        !mx_checks_consistency(domain, o, res))
+        done = false;
     if (!done)
         return false;
     mx_result_render_findings(res);

@@ -28,13 +28,14 @@ import subprocess
 import sys
 import time
 
+import conslabtest
+
 ap = argparse.ArgumentParser()
 ap.add_argument("--cli", required=True)
 ap.add_argument("--source", required=True)
 ap.add_argument("--workdir", required=True)
 args = ap.parse_args()
 
-LAB = os.path.join(args.source, "scripts", "lab.d", "conslab.py")
 WORK = os.path.abspath(args.workdir)
 BULK = 40
 failures = []
@@ -47,29 +48,11 @@ def check(cond, msg):
 
 
 def lab(*a):
-    return subprocess.run([sys.executable, LAB] + list(a), capture_output=True, text=True)
+    return conslabtest.lab(args.source, *a)
 
 
-def read_ndjson(path):
-    out = []
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if line:
-                out.append(json.loads(line))
-    return out
-
-
-def settle(path, want=0, secs=15):
-    """Waits until the log has at least `want` lines and stops growing."""
-    last, stable, deadline = -1, 0, time.monotonic() + secs
-    while time.monotonic() < deadline:
-        n = len(read_ndjson(path))
-        stable = stable + 1 if n == last else 0
-        if n >= want and stable >= 6:
-            return
-        last = n
-        time.sleep(0.25)
+read_ndjson, settle, max_per_second = (conslabtest.read_ndjson, conslabtest.settle,
+                                       conslabtest.max_per_second)
 
 
 def run_cli(names, *opts):
@@ -88,19 +71,7 @@ def run_cli(names, *opts):
 
 def module_queries(t0):
     """dnstap records of queries the module sent (not Unbound) since t0."""
-    return [r for r in read_ndjson(L["dnstap"])
-            if r.get("kind") == "auth_query" and r.get("t", 0) >= t0
-            and r.get("src") != L["resolver_source"]]
-
-
-def max_per_second(times):
-    times = sorted(times)
-    best, j = 0, 0
-    for i, t in enumerate(times):
-        while t - times[j] >= 1.0:
-            j += 1
-        best = max(best, i - j + 1)
-    return best
+    return conslabtest.module_queries(L, t0)
 
 
 up = lab("up", WORK, "--bulk", str(BULK))
@@ -139,26 +110,11 @@ try:
     print("rows agreeing with the ground truth: %d of %d" % (agree, len(rows)))
 
     # the questions the truth implies at the NSD servers (ns1..ns5)
-    expect = set()
-    for d in set(names):
-        e = TRUTH[d]
-        if not e["judged"]:
-            continue
-        for part in e["ns_servers"].split(";"):
-            _, addrs = part.split("=", 1)
-            for a in addrs.split(","):
-                ip = a.split(" ")[0]
-                if ip in name_of and name_of[ip] != "parent":
-                    expect.add((name_of[ip], d, "MX"))
-                    expect.add((name_of[ip], d, "SOA"))
+    expect = conslabtest.expected_questions(TRUTH, names, name_of)
     settle(L["dnstap"], want=len(expect))
     q = module_queries(t0)
     check(all(not r["rd"] for r in q), "a query with RD set reached a server")
-    udp = {}
-    tcp = {}
-    for r in q:
-        key = (r["id"], r["qname"], r["qtype"])
-        (tcp if r["proto"] == "tcp" else udp)[key] = (tcp if r["proto"] == "tcp" else udp).get(key, 0) + 1
+    udp, tcp = conslabtest.udp_question_counts(q)
     repeats = {k: n for k, n in udp.items() if n > 1}
     check(not repeats, "identical questions repeated at the servers: %r" % sorted(repeats)[:10])
     check(set(udp) == expect, "questions at the servers differ from the truth: extra %r, "
