@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mx/cons_checks.h"
 #include "mx/consistency.h"
+#include "mx/engine.h"
 
 /* "10 a.test;20 b.test" ("" = no MX) as an MX reply. */
 static void mx_rep(struct mx_auth_reply *r, enum mx_rc rc, bool aa, const char *list)
@@ -333,4 +335,154 @@ Test(judge, json_form)
     free(s);
     json_decref(j);
     clear(a, 2);
+}
+
+/* ---- what `mxscan check` prints ---- */
+
+Test(judge, detail_lines_say_what_each_server_answered)
+{
+    struct mx_cons_addr a[4];
+    good(&a[0], "192.0.2.1", "20 mx2.a.test;10 mx1.a.test", 7);
+    good(&a[1], "192.0.2.3", "10 mail.old.test", 5);
+    addr(&a[2], "192.0.2.5");
+    mx_rep(&a[2].mx, MX_RC_REFUSED, false, "");
+    soa_rep(&a[2].soa, MX_RC_REFUSED, false, 0);
+    addr(&a[3], "192.0.2.8");
+    out_rep(&a[3].mx, MX_AUTH_TIMEOUT);
+    out_rep(&a[3].soa, MX_AUTH_TIMEOUT);
+    struct mx_cons_ns ns[5] = {
+        {"ns8.a.test", MX_CONS_NS_ADDRESSES, 1, &a[3]},
+        {"ns1.a.test", MX_CONS_NS_ADDRESSES, 1, &a[0]},
+        {"ns3.a.test", MX_CONS_NS_ADDRESSES, 1, &a[1]},
+        {"ns5.a.test", MX_CONS_NS_ADDRESSES, 1, &a[2]},
+        {"ns9.a.test", MX_CONS_NS_NO_ADDRESS, 0, NULL},
+    };
+    mx_cons_judge(ns, 5, &V);
+    char buf[2048];
+    size_t need = mx_cons_format_detail(ns, &V, buf, sizeof buf);
+    cr_expect_str_eq(buf,
+                     "ns1.a.test 192.0.2.1: auth; MX {10 mx1.a.test 20 mx2.a.test} (NOERROR, AA); "
+                     "SOA serial 7 (NOERROR, AA)\n"
+                     "ns3.a.test 192.0.2.3: auth; MX {10 mail.old.test} (NOERROR, AA); "
+                     "SOA serial 5 (NOERROR, AA)\n"
+                     "ns5.a.test 192.0.2.5: lame (refused); MX REFUSED; SOA REFUSED\n"
+                     "ns8.a.test 192.0.2.8: lame (timeout); MX no answer; SOA no answer\n"
+                     "ns9.a.test: lame (no_address: neither A nor AAAA)\n");
+    cr_expect_eq(need, strlen(buf));
+    char small[16];
+    cr_expect_eq(mx_cons_format_detail(ns, &V, small, sizeof small), need);
+    cr_expect_eq(strlen(small), sizeof small - 1);
+    clear(a, 4);
+}
+
+/* ---- the analysis through an oracle (what a scan runs) ---- */
+
+#define TAB_MAX 32
+struct tab {
+    unsigned n;
+    struct {
+        char name[300];
+        uint16_t qtype;
+        struct mx_answer *ans;
+    } e[TAB_MAX];
+    unsigned asked; /* gets of names not in the table (pending) */
+};
+
+static const struct mx_answer *tab_get(void *ud, const char *name, uint16_t qtype, unsigned fl)
+{
+    (void)fl;
+    struct tab *t = ud;
+    for (unsigned i = 0; i < t->n; i++)
+        if (t->e[i].qtype == qtype && strcmp(t->e[i].name, name) == 0)
+            return t->e[i].ans;
+    t->asked++;
+    return NULL;
+}
+
+static void tab_put(struct tab *t, const char *name, uint16_t qtype, struct mx_answer *a)
+{
+    cr_assert_lt(t->n, TAB_MAX);
+    cr_assert_not_null(a);
+    snprintf(t->e[t->n].name, sizeof t->e[t->n].name, "%s", name);
+    t->e[t->n].qtype = qtype;
+    t->e[t->n++].ans = a;
+}
+
+/* The module's blob for (server, domain): an MX and a SOA answer. */
+static void tab_server(struct tab *t, const char *ip, const char *domain, const char *mx,
+                       uint32_t serial, bool aa)
+{
+    struct mx_cons_addr a;
+    addr(&a, ip);
+    mx_rep(&a.mx, MX_RC_NOERROR, aa, mx);
+    soa_rep(&a.soa, MX_RC_NOERROR, aa, serial);
+    char key[400];
+    mx_auth_key(&a.ip, domain, key, sizeof key);
+    struct mx_auth_result r = {a.ip, domain, MX_T_MX, MX_AUTH_ANSWERED, MX_RC_NOERROR, aa,
+                               false, false, false, 1, a.mx.ans};
+    tab_put(t, key, MX_QT_AUTH_MX, mx_auth_answer_blob(&r));
+    r.qtype = MX_T_SOA;
+    r.ans = a.soa.ans;
+    tab_put(t, key, MX_QT_AUTH_SOA, mx_auth_answer_blob(&r));
+    clear(&a, 1);
+}
+
+static struct mx_answer *ns_answer(const char *a, const char *b)
+{
+    struct mx_answer *ans = mx_answer_new(MX_RC_NOERROR, MX_T_NS, 300, false);
+    cr_assert(mx_answer_add_ns(&ans, a) && mx_answer_add_ns(&ans, b));
+    return ans;
+}
+
+static struct mx_answer *a_answer(const char *ip)
+{
+    struct mx_answer *ans = mx_answer_new(MX_RC_NOERROR, MX_T_A, 300, false);
+    struct mx_ip x;
+    cr_assert(mx_ip_parse(ip, &x) && mx_answer_add_ip(&ans, &x));
+    return ans;
+}
+
+Test(judge, scan_analysis_through_the_oracle)
+{
+    static struct tab t;
+    static struct mx_result res;
+    memset(&t, 0, sizeof t);
+    struct mx_oracle o = {tab_get, &t};
+    mx_result_reset(&res);
+    /* pending until every answer is there: NS, addresses, then the servers */
+    cr_expect_not(mx_checks_consistency("a.test", &o, &res));
+    tab_put(&t, "a.test", MX_T_NS, ns_answer("ns2.a.test", "ns1.a.test"));
+    cr_expect_not(mx_checks_consistency("a.test", &o, &res));
+    tab_put(&t, "ns1.a.test", MX_T_A, a_answer("192.0.2.1"));
+    tab_put(&t, "ns2.a.test", MX_T_A, a_answer("192.0.2.2"));
+    tab_put(&t, "ns1.a.test", MX_T_AAAA, mx_answer_new(MX_RC_NOERROR, MX_T_AAAA, 300, false));
+    tab_put(&t, "ns2.a.test", MX_T_AAAA, mx_answer_new(MX_RC_NOERROR, MX_T_AAAA, 300, false));
+    t.asked = 0;
+    cr_expect_not(mx_checks_consistency("a.test", &o, &res));
+    cr_expect_eq(t.asked, 4, "MX and SOA of two servers asked: %u", t.asked);
+    tab_server(&t, "192.0.2.1", "a.test", "10 mx1.a.test", 2, true);
+    tab_server(&t, "192.0.2.2", "a.test", "10 mail.old.test", 1, false);
+    cr_assert(mx_checks_consistency("a.test", &o, &res));
+    cr_expect_eq(res.findings, MX_FBIT(MX_F_NS_LAME), "the second server has no AA");
+    size_t l;
+    const char *c = mx_result_col(&res, MX_COL_NS_SERVERS, &l);
+    cr_expect_eq(l, strlen("ns1.a.test=192.0.2.1 auth;ns2.a.test=192.0.2.2 not_auth"));
+    cr_expect_arr_eq(c, "ns1.a.test=192.0.2.1 auth;ns2.a.test=192.0.2.2 not_auth", l);
+    c = mx_result_col(&res, MX_COL_NS_MX_SETS, &l);
+    cr_expect_arr_eq(c, "{10 mx1.a.test}@192.0.2.1", l);
+    c = mx_result_col(&res, MX_COL_NS_SERIALS, &l);
+    cr_expect_arr_eq(c, "2@192.0.2.1", l);
+    cr_expect(strstr(res.ns_talk, "ns2.a.test 192.0.2.2: lame (not_auth); MX {10 mail.old.test} "
+                                  "(NOERROR, no AA); SOA serial 1 (NOERROR, no AA)\n") != NULL,
+              "%s", res.ns_talk);
+    /* a name that is not a zone apex (NODATA for NS) is not judged */
+    mx_result_reset(&res);
+    tab_put(&t, "www.a.test", MX_T_NS, mx_answer_new(MX_RC_NOERROR, MX_T_NS, 300, false));
+    cr_assert(mx_checks_consistency("www.a.test", &o, &res));
+    cr_expect_eq(res.findings, 0);
+    mx_result_col(&res, MX_COL_NS_SERVERS, &l);
+    cr_expect_eq(l, 0);
+    cr_expect_eq(res.ns_talk[0], 0);
+    for (unsigned i = 0; i < t.n; i++)
+        free(t.e[i].ans);
 }
