@@ -275,6 +275,11 @@ struct mx_cons_verdict {
     unsigned ns_order[MX_CONS_NS_MAX];
 };
 
+/* The addresses of n in ascending order (IPv4 first): the smallest after
+ * last (the first when last is NULL); NULL after the largest. */
+const struct mx_cons_addr *mx_cons_next_addr(const struct mx_cons_ns *n,
+                                             const struct mx_cons_addr *last);
+
 /* Judges a domain's NS set. ns[0..nns) with their addresses and answers;
  * the verdict points into the input, which must outlive it. The rules
  * (README "Authoritative consistency"):

@@ -63,29 +63,6 @@ static const struct mx_cons_av *av_of(const struct mx_cons_verdict *v, const str
     return NULL;
 }
 
-static int ip_cmp(const struct mx_ip *a, const struct mx_ip *b)
-{
-    if (a->family != b->family)
-        return a->family < b->family ? -1 : 1;
-    return memcmp(a->b, b->b, a->family == 4 ? 4 : 16);
-}
-
-/* The addresses of n in ascending order: the smallest after last (the
- * first when last is NULL); NULL after the largest. */
-static const struct mx_cons_addr *next_addr(const struct mx_cons_ns *n,
-                                            const struct mx_cons_addr *last)
-{
-    const struct mx_cons_addr *next = NULL;
-    for (size_t j = 0; j < n->naddrs; j++) {
-        const struct mx_cons_addr *a = &n->addrs[j];
-        if (last && ip_cmp(&a->ip, &last->ip) <= 0)
-            continue;
-        if (!next || ip_cmp(&a->ip, &next->ip) < 0)
-            next = a;
-    }
-    return next;
-}
-
 size_t mx_cons_format_servers(const struct mx_cons_ns *ns, const struct mx_cons_verdict *v,
                               char *buf, size_t len)
 {
@@ -100,8 +77,8 @@ size_t mx_cons_format_servers(const struct mx_cons_ns *ns, const struct mx_cons_
             puts_(&o, n->state == MX_CONS_NS_LOOKUP_FAILED ? "lookup_failed" : "no_address");
             continue;
         }
-        const struct mx_cons_addr *first = next_addr(n, NULL);
-        for (const struct mx_cons_addr *a = first; a; a = next_addr(n, a)) {
+        const struct mx_cons_addr *first = mx_cons_next_addr(n, NULL);
+        for (const struct mx_cons_addr *a = first; a; a = mx_cons_next_addr(n, a)) {
             const struct mx_cons_av *av = av_of(v, &a->ip);
             if (a != first)
                 puts_(&o, ",");
@@ -203,7 +180,7 @@ size_t mx_cons_format_detail(const struct mx_cons_ns *ns, const struct mx_cons_v
                           : ": lame (no_address: neither A nor AAAA)\n");
             continue;
         }
-        for (const struct mx_cons_addr *a = next_addr(n, NULL); a; a = next_addr(n, a)) {
+        for (const struct mx_cons_addr *a = mx_cons_next_addr(n, NULL); a; a = mx_cons_next_addr(n, a)) {
             const struct mx_cons_av *av = av_of(v, &a->ip);
             enum mx_cons_state st = av ? av->state : MX_CONS_UNKNOWN;
             puts_(&o, n->name);

@@ -122,6 +122,20 @@ static void sort_idx(unsigned *idx, unsigned n, const struct mx_cons_ns *ns)
     }
 }
 
+const struct mx_cons_addr *mx_cons_next_addr(const struct mx_cons_ns *n,
+                                             const struct mx_cons_addr *last)
+{
+    const struct mx_cons_addr *next = NULL;
+    for (size_t j = 0; j < n->naddrs; j++) {
+        const struct mx_cons_addr *a = &n->addrs[j];
+        if (last && ip_cmp(&a->ip, &last->ip) <= 0)
+            continue;
+        if (!next || ip_cmp(&a->ip, &next->ip) < 0)
+            next = a;
+    }
+    return next;
+}
+
 static int find_av(const struct mx_cons_verdict *v, const struct mx_ip *ip)
 {
     for (unsigned i = 0; i < v->nav; i++)
@@ -137,19 +151,8 @@ static bool judge_name(const struct mx_cons_ns *name, unsigned ni, struct mx_con
     if (name->naddrs == 0)
         return name->state != MX_CONS_NS_LOOKUP_FAILED; /* no address */
     bool lame = false;
-    const struct mx_cons_addr *last = NULL;
-    for (;;) {
-        const struct mx_cons_addr *next = NULL;
-        for (size_t j = 0; j < name->naddrs; j++) {
-            const struct mx_cons_addr *a = &name->addrs[j];
-            if (last && ip_cmp(&a->ip, &last->ip) <= 0)
-                continue;
-            if (!next || ip_cmp(&a->ip, &next->ip) < 0)
-                next = a;
-        }
-        if (!next)
-            return lame;
-        last = next;
+    for (const struct mx_cons_addr *next = mx_cons_next_addr(name, NULL); next;
+         next = mx_cons_next_addr(name, next)) {
         int seen = find_av(out, &next->ip);
         if (seen >= 0) {
             lame = lame || lame_state(out->av[seen].state);
@@ -177,6 +180,7 @@ static bool judge_name(const struct mx_cons_ns *name, unsigned ni, struct mx_con
         out->asked += av->state != MX_CONS_NOT_ALLOWED && av->state != MX_CONS_UNKNOWN;
         lame = lame || lame_state(av->state);
     }
+    return lame;
 }
 
 /* Groups the authoritative MX answers by set and the serials by value. */
