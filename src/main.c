@@ -8,7 +8,9 @@
 
 #include "mx/cmd.h"
 #include "mx/opts.h"
+#include "mx/report.h"
 #include "mx/scan.h"
+#include "mx/study.h"
 
 static void usage(FILE *f)
 {
@@ -17,6 +19,9 @@ static void usage(FILE *f)
                "  scan [options] INPUT...    audit every name of the input files into a CSV\n"
                "  check [options] DOMAIN...  human-readable diagnosis of a few names\n"
                "  spf DOMAIN --ip ADDR       evaluate SPF check_host() for one address\n"
+               "  stats RESULTS...           statistics JSON recomputed from result files (shards)\n"
+               "  diff OLD NEW               per-domain changes between two scans\n"
+               "  report RESULTS... -o FILE  one self-contained HTML report with charts\n"
                "  help [COMMAND]             the options of a command\n"
                "  version                    versions of mxscan and its libraries\n\n"
                "Run 'mxscan COMMAND --help' for the options. See README.md.\n");
@@ -36,6 +41,14 @@ int main(int argc, char **argv)
             mx_opts_usage(stdout, MX_CMD_CHECK);
         else if (argc > 2 && !strcmp(argv[2], "spf"))
             mx_opts_usage(stdout, MX_CMD_SPF);
+        else if (argc > 2 && !strcmp(argv[2], "stats"))
+            mx_stats_usage(stdout);
+        else if (argc > 2 && !strcmp(argv[2], "diff"))
+            mx_diff_usage(stdout);
+        else if (argc > 2 && !strcmp(argv[2], "report")) {
+            char *args[] = {argv[2], (char *)"--help", NULL};
+            return mx_report_main(2, args);
+        }
         else
             usage(stdout);
         return MX_EXIT_OK;
@@ -45,6 +58,12 @@ int main(int argc, char **argv)
                ZSTD_versionString());
         return MX_EXIT_OK;
     }
+    if (!strcmp(cmd, "stats"))
+        return mx_stats_cmd(argc - 1, argv + 1);
+    if (!strcmp(cmd, "diff"))
+        return mx_diff_cmd(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report"))
+        return mx_report_main(argc - 1, argv + 1);
     enum mx_command c;
     if (!strcmp(cmd, "scan"))
         c = MX_CMD_SCAN;
@@ -53,8 +72,9 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "spf"))
         c = MX_CMD_SPF;
     else {
-        fprintf(stderr, "mxscan: unknown command '%s'; the commands are scan, check, spf, help, "
-                        "version (see 'mxscan help')\n",
+        fprintf(stderr,
+                "mxscan: unknown command '%s'; the commands are scan, check, spf, stats, diff, "
+                "report, help, version (see 'mxscan help')\n",
                 cmd);
         return MX_EXIT_USAGE;
     }

@@ -4,6 +4,7 @@
 #ifndef MX_RESULTS_H
 #define MX_RESULTS_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "mx/mx.h"
@@ -26,5 +27,9 @@ typedef void (*mx_results_row_fn)(void *ud, const char *const *field, unsigned n
  * array, lists joined with ';', null as empty). */
 enum mx_status mx_results_read(const char *path, uint64_t limit, mx_results_row_fn row, void *ud,
                                char *err, size_t errlen);
+/* The same, ending early (MX_OK, the rows so far) once *stop is true: it is
+ * checked between blocks of the file, so a few more rows may come. */
+enum mx_status mx_results_read_until(const char *path, uint64_t limit, mx_results_row_fn row,
+                                     void *ud, const atomic_bool *stop, char *err, size_t errlen);
 
 #endif

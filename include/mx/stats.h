@@ -87,6 +87,11 @@ struct mx_run_info {
 
 /* The statistics JSON (README "Statistics", datasets/schema/stats.schema.json). */
 enum mx_status mx_stats_write_json(FILE *f, const struct mx_tally *t, const struct mx_run_info *ri);
+/* The same as a jansson object (NULL when out of memory), and writing such
+ * an object as mx_stats_write_json does (MX_ENOMEM when o is NULL). */
+struct json_t;
+struct json_t *mx_stats_json(const struct mx_tally *t, const struct mx_run_info *ri);
+enum mx_status mx_stats_dump(FILE *f, const struct json_t *o);
 /* The short summary table for stderr at the end of a scan. */
 void mx_stats_write_summary(FILE *f, const struct mx_tally *t, const struct mx_run_info *ri);
 

@@ -393,36 +393,41 @@ static bool set_checks(struct mx_opts *o, const struct optdef *d, const char *ar
     return true;
 }
 
+/* arg as the index of one of the words (NULL-terminated), or -1 with
+ * "want A, B or C" in why. */
+static int one_of(const char *arg, const char *const *words, char *why, size_t whylen)
+{
+    size_t n = 0;
+    for (; words[n]; n++)
+        if (!strcmp(arg, words[n]))
+            return (int)n;
+    size_t w = (size_t)snprintf(why, whylen, "want");
+    for (size_t i = 0; i < n && w < whylen; i++)
+        w += (size_t)snprintf(why + w, whylen - w, "%s%s", i == 0 ? " " : i + 1 < n ? ", " : " or ",
+                              words[i]);
+    return -1;
+}
+
 static bool set_color(struct mx_opts *o, const struct optdef *d, const char *arg, char *why,
                       size_t whylen)
 {
     (void)d;
-    if (!strcmp(arg, "always"))
-        o->cfg.color = true;
-    else if (!strcmp(arg, "never"))
-        o->cfg.color = false;
-    else if (!strcmp(arg, "auto"))
-        o->cfg.color = isatty(STDOUT_FILENO) != 0;
-    else {
-        snprintf(why, whylen, "want auto, always or never");
-        return false;
-    }
-    return true;
+    static const char *const words[] = {"auto", "always", "never", NULL};
+    int k = one_of(arg, words, why, whylen);
+    if (k >= 0)
+        o->cfg.color = k == 1 || (k == 0 && isatty(STDOUT_FILENO) != 0);
+    return k >= 0;
 }
 
 static bool set_format(struct mx_opts *o, const struct optdef *d, const char *arg, char *why,
                        size_t whylen)
 {
     (void)d;
-    if (!strcmp(arg, "csv"))
-        o->cfg.format = MX_FORMAT_CSV;
-    else if (!strcmp(arg, "jsonl"))
-        o->cfg.format = MX_FORMAT_JSONL;
-    else {
-        snprintf(why, whylen, "want csv or jsonl");
-        return false;
-    }
-    return true;
+    static const char *const words[] = {"csv", "jsonl", NULL};
+    int k = one_of(arg, words, why, whylen);
+    if (k >= 0)
+        o->cfg.format = k == 0 ? MX_FORMAT_CSV : MX_FORMAT_JSONL;
+    return k >= 0;
 }
 
 /* ---- resolvers ---- */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ struct reader {
     char *err;
     size_t errlen;
     const char *path;
+    const atomic_bool *stop; /* mx_results_read_until: stop reading once true */
 };
 
 /* ---- CSV ---- */
@@ -317,7 +319,7 @@ static enum mx_status feed(FILE *f, bool z, uint64_t limit, struct reader *r)
         goto done;
     }
     uint64_t left = limit ? limit : UINT64_MAX;
-    while (left > 0 && r->st == MX_OK) {
+    while (left > 0 && r->st == MX_OK && !(r->stop && atomic_load(r->stop))) {
         size_t got = fread(in, 1, left < inb ? (size_t)left : inb, f);
         if (got == 0)
             break;
@@ -353,6 +355,12 @@ done:
 enum mx_status mx_results_read(const char *path, uint64_t limit, mx_results_row_fn row, void *ud,
                                char *err, size_t errlen)
 {
+    return mx_results_read_until(path, limit, row, ud, NULL, err, errlen);
+}
+
+enum mx_status mx_results_read_until(const char *path, uint64_t limit, mx_results_row_fn row,
+                                     void *ud, const atomic_bool *stop, char *err, size_t errlen)
+{
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
@@ -369,6 +377,7 @@ enum mx_status mx_results_read(const char *path, uint64_t limit, mx_results_row_
     r->err = err;
     r->errlen = errlen;
     r->path = path;
+    r->stop = stop;
     for (unsigned i = 0; i < MAXF; i++) {
         r->fp[i] = r->f[i];
         r->hp[i] = r->h[i];

@@ -438,6 +438,28 @@ static void late_signal(int sig)
     _exit(sig == SIGINT ? MX_EXIT_SIGINT : MX_EXIT_SIGTERM);
 }
 
+/* A signal while the scan is being prepared (resolver probe, files), before
+ * the signal thread takes over: nothing was scanned, and an output already
+ * made is empty with its checkpoint (or none), which --resume starts
+ * afresh. Stop at once with the scan's exit status. */
+static void early_signal(int sig)
+{
+    static const char msg[] = "mxscan: stopped by a signal before the scan started; nothing "
+                              "was scanned\n";
+    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)w;
+    late_signal(sig);
+}
+
+static void catch_early_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = early_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 static void iso_now(char *buf, size_t len)
 {
     time_t t = time(NULL);
@@ -607,6 +629,7 @@ static int scan_prepare(struct scan *s)
     s->acfg.allow = &cfg->allow;
     s->acfg.providers = s->providers;
     mx_resume_fingerprint(cfg, s->fingerprint, sizeof s->fingerprint);
+    catch_early_signals();
     if (cfg->resume && (rc = prepare_resume(s)) != GO_ON)
         return rc;
     if (!cfg->resume && !mx_resume_guard(cfg, err, sizeof err)) {
@@ -621,14 +644,9 @@ static int scan_prepare(struct scan *s)
     }
     if ((rc = prepare_files(s)) != GO_ON || (rc = prepare_pool(s)) != GO_ON)
         return rc;
-    if (mx_engine_create(cfg, mx_analyze_record, &s->acfg, done_cb, s, &s->eng, err,
-                         sizeof err) != MX_OK ||
-        mx_optin_start(cfg, s->eng, &s->optin, err, sizeof err) != MX_OK) {
-        fprintf(stderr, "mxscan: %s\n", err);
-        return MX_EXIT_FAIL;
-    }
     /* Signals go to the signal thread only: block them before any thread
-     * is made (the monitor is the first), so that none inherits them. */
+     * is made (the SMTP probe's and the policy fetcher's come first), so
+     * that none inherits them; until the signal thread runs they wait. */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -636,6 +654,12 @@ static int scan_prepare(struct scan *s)
     sigaddset(&set, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &set, &s->oldmask);
     s->masked = true;
+    if (mx_engine_create(cfg, mx_analyze_record, &s->acfg, done_cb, s, &s->eng, err,
+                         sizeof err) != MX_OK ||
+        mx_optin_start(cfg, s->eng, &s->optin, err, sizeof err) != MX_OK) {
+        fprintf(stderr, "mxscan: %s\n", err);
+        return MX_EXIT_FAIL;
+    }
     struct mx_monitor_src ms = {
         .cfg = cfg, .eng = s->eng, .in = s->in, .seen = &s->seen, .finished = &s->finished,
         .written = &s->written, .reader_done = &s->reader_done, .start_rows = s->start_rows,

@@ -463,15 +463,29 @@ static json_t *stats_object(struct jb *b, const struct mx_tally *t, const struct
     return o;
 }
 
-enum mx_status mx_stats_write_json(FILE *f, const struct mx_tally *t, const struct mx_run_info *ri)
+json_t *mx_stats_json(const struct mx_tally *t, const struct mx_run_info *ri)
 {
     struct jb b = {true};
     json_t *o = stats_object(&b, t, ri);
-    enum mx_status st = MX_ENOMEM;
-    if (o && b.ok) {
-        bool written = json_dumpf(o, f, JSON_INDENT(2) | JSON_REAL_PRECISION(12)) == 0;
-        st = written && fputc('\n', f) != EOF ? MX_OK : MX_EIO;
+    if (!b.ok) {
+        json_decref(o);
+        return NULL;
     }
+    return o;
+}
+
+enum mx_status mx_stats_dump(FILE *f, const json_t *o)
+{
+    if (!o)
+        return MX_ENOMEM;
+    bool written = json_dumpf(o, f, JSON_INDENT(2) | JSON_REAL_PRECISION(12)) == 0;
+    return written && fputc('\n', f) != EOF ? MX_OK : MX_EIO;
+}
+
+enum mx_status mx_stats_write_json(FILE *f, const struct mx_tally *t, const struct mx_run_info *ri)
+{
+    json_t *o = mx_stats_json(t, ri);
+    enum mx_status st = mx_stats_dump(f, o);
     json_decref(o);
     return st;
 }

@@ -433,6 +433,16 @@ def start_scan(resolver, output, inputs, extra=(), quiet=True, allow=True, env=N
                             stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, env=env)
 
 
+def wait_until_scanning(p, out, timeout=30):
+    """Waits until the scan p writing `out` has made its checkpoint (its
+    resolver probe is done and it is about to start: a signal from then on
+    is handled as an interrupted scan, not as one that never started)."""
+    deadline = time.monotonic() + timeout * timeout_factor()
+    while p.poll() is None and not os.path.exists(out + ".ckpt") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.05)
+
+
 def wait_or_fail(tc, p, timeout, what):
     """(stdout, stderr) of Popen p once it ends; when it has not ended within
     timeout seconds, kills it and fails tc with `what`."""

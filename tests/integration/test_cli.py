@@ -114,6 +114,29 @@ class Cli(mxtest.TempDirCase):
         self.assertFalse(os.path.exists(out), "an output was written for a dead resolver")
         self.assertFalse(os.path.exists(out + ".ckpt"))
 
+    def test_signal_during_the_resolver_probe(self):
+        # The probe of a silent resolver takes seconds: a signal then ends
+        # the command at once with the scan's status, nothing written.
+        silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # reads nothing, answers nothing
+        self.addCleanup(silent.close)
+        silent.bind(("127.0.0.1", 0))
+        port = silent.getsockname()[1]
+        for sig, rc in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+            out = self.path("early-%d.csv.zst" % rc)
+            args = mxtest.scan_args("127.0.0.1:%d" % port, out, ["--timeout", "3000", "--retries", "2"],
+                                    [self.names(50)], quiet=False)
+            p = subprocess.Popen([mxtest.MXSCAN] + args, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE)
+            time.sleep(0.5 * mxtest.timeout_factor())
+            self.assertIsNone(p.poll(), "the probe of a silent resolver ended too soon")
+            t0 = time.monotonic()
+            p.send_signal(sig)
+            _, err = mxtest.wait_or_fail(self, p, 10, "no stop after %s during the probe" % sig)
+            self.assertEqual(p.returncode, rc, err.decode())
+            self.assertLess(time.monotonic() - t0, 2.0 * mxtest.timeout_factor())
+            self.assertIn("before the scan started", err.decode())
+            self.assertFalse(os.path.exists(out), "an output was written")
+
     def test_mostly_failing_scan_is_not_a_success(self):
         zone = mxtest.BASE_ZONE + "*.w.test servfail\n"
         with mxtest.FaultDNS(zone) as dns:

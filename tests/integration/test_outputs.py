@@ -271,6 +271,7 @@ class ResumeOutputs(TempDirCase):
         took = time.monotonic() - t0
         out, st = self.path(out_name), self.path("s.json")
         p = start_scan(self.dns.addr, out, self.inputs, extra=extra + ["--stats", st])
+        mxtest.wait_until_scanning(p, out)
         time.sleep(max(0.5, took * 0.4))
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=60 * mxtest.timeout_factor())

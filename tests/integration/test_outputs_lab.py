@@ -30,6 +30,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mxtest  # noqa: E402
 try:
     import jsonschema
     import pandas as pd
@@ -203,6 +204,7 @@ class OutputsLab(unittest.TestCase):
         p = subprocess.Popen([ARGS.mxscan, "scan", "-q", "-r", LAB["LAB_NSD"], "--allow-address",
                               LAB["LAB_ALLOW"], "-o", out, "--stats", st] + opts + [self.input],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        mxtest.wait_until_scanning(p, out)
         time.sleep(max(0.5, took / 2))
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=60)

@@ -107,6 +107,7 @@ class ResumeTests(TempDirCase):
     def interrupt(self, sig, after, out, extra=(), second=None):
         """Starts a scan, sends sig after `after` s; returns (rc, seconds to exit, stderr)."""
         p = self.start(out, extra, quiet=False)
+        mxtest.wait_until_scanning(p, out)
         time.sleep(after)
         self.assertIsNone(p.poll(), "the scan ended before the signal; make it slower")
         t0 = time.monotonic()
