@@ -16,6 +16,7 @@
 #define MX_CHECK_DEFAULT (MX_CHECK_MX | MX_CHECK_SPF | MX_CHECK_DMARC)
 /* Opt-in (SPEC 1.7), each its own word in --checks. */
 #define MX_CHECK_SMTP 8u  /* SMTP probe of every usable exchange address */
+#define MX_CHECK_CONSISTENCY 16u /* MX and SOA asked of every authoritative server */
 
 struct mx_analyze_cfg {
     unsigned checks;

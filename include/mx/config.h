@@ -58,6 +58,11 @@ struct mx_config {
     unsigned smtp_connect_ms;  /* connect timeout */
     unsigned smtp_timeout_ms;  /* greeting, each reply, the TLS handshake */
     const char *smtp_ca_file;  /* trust store for certificates; NULL: the system's */
+    /* authoritative consistency (--checks ...,consistency) */
+    double auth_qps;           /* packets per second to one authoritative address */
+    double auth_global_qps;    /* packets per second to all authoritative addresses */
+    unsigned auth_timeout_ms;  /* per try */
+    unsigned auth_tries;       /* tries per question */
     struct mx_allowlist allow;
     /* sharding */
     unsigned shard_index;      /* 0-based */

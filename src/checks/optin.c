@@ -4,11 +4,13 @@
 #include <string.h>
 
 #include "mx/analyze.h"
+#include "mx/consistency.h"
 #include "mx/optin.h"
 #include "mx/smtp.h"
 
 struct mx_optin {
     struct mx_smtp *smtp;
+    struct mx_auth *auth; /* authoritative consistency: direct questions */
 };
 
 /* ---- the SMTP probe: key "ADDR|EXCHANGE" or "ADDR|EXCHANGE|DOMAIN" ---- */
@@ -57,18 +59,40 @@ static enum mx_status start_smtp(const struct mx_config *cfg, struct mx_engine *
     return mx_engine_add_provider(eng, &p);
 }
 
+/* ---- authoritative consistency: MX_QT_AUTH_MX/SOA, key "ADDR|DOMAIN" ---- */
+
+static enum mx_status start_auth(const struct mx_config *cfg, struct mx_engine *eng,
+                                 struct mx_optin *o, char *err, size_t errlen)
+{
+    struct mx_auth_cfg ac;
+    memset(&ac, 0, sizeof ac);
+    ac.server_qps = cfg->auth_qps;
+    ac.global_qps = cfg->auth_global_qps;
+    ac.timeout_ms = cfg->auth_timeout_ms;
+    ac.tries = cfg->auth_tries;
+    ac.allow = &cfg->allow;
+    o->auth = mx_auth_create(&ac, err, errlen);
+    if (!o->auth)
+        return MX_EINVAL;
+    return mx_auth_add_providers(o->auth, eng);
+}
+
 enum mx_status mx_optin_start(const struct mx_config *cfg, struct mx_engine *eng,
                               struct mx_optin **out, char *err, size_t errlen)
 {
     *out = NULL;
-    if (!(cfg->checks & MX_CHECK_SMTP))
+    if (!(cfg->checks & (MX_CHECK_SMTP | MX_CHECK_CONSISTENCY)))
         return MX_OK;
     struct mx_optin *o = calloc(1, sizeof *o);
     if (!o) {
         snprintf(err, errlen, "out of memory");
         return MX_ENOMEM;
     }
-    enum mx_status st = start_smtp(cfg, eng, o, err, errlen);
+    enum mx_status st = MX_OK;
+    if (cfg->checks & MX_CHECK_SMTP)
+        st = start_smtp(cfg, eng, o, err, errlen);
+    if (st == MX_OK && (cfg->checks & MX_CHECK_CONSISTENCY))
+        st = start_auth(cfg, eng, o, err, errlen);
     if (st != MX_OK) {
         mx_optin_stop(o);
         return st;
@@ -82,5 +106,6 @@ void mx_optin_stop(struct mx_optin *o)
     if (!o)
         return;
     mx_smtp_destroy(o->smtp);
+    mx_auth_destroy(o->auth);
     free(o);
 }

@@ -129,13 +129,18 @@ static uint64_t hash_options(const struct mx_config *cfg)
     const char *plain = jsonl ? ".jsonl" : ".csv";
     size_t pl = strlen(plain);
     bool zst = !(ol > pl && strcmp(out + ol - pl, plain) == 0);
-    char opt[1024];
+    char opt[1024], auth[64] = "";
+    /* Consistency: how long a server is waited for decides whether it is
+     * lame (the rates only decide how fast rows come). */
+    if (cfg->checks & MX_CHECK_CONSISTENCY)
+        snprintf(auth, sizeof auth, " auth=%u/%u", cfg->auth_timeout_ms, cfg->auth_tries);
     /* v2: the input_file and rank columns; shards keyed by name */
-    int n = snprintf(opt, sizeof opt, "v2 checks=%u shard=name:%u/%u out=%s format=%s providers=%s%s",
+    int n = snprintf(opt, sizeof opt,
+                     "v2 checks=%u shard=name:%u/%u out=%s format=%s providers=%s%s%s",
                      cfg->checks, cfg->shard_index, cfg->shard_count, zst ? "zst" : "plain",
                      jsonl ? "jsonl" : "csv",
                      cfg->providers_path ? cfg->providers_path : "default",
-                     cfg->smtp_rcpt && (cfg->checks & MX_CHECK_SMTP) ? " rcpt" : "");
+                     cfg->smtp_rcpt && (cfg->checks & MX_CHECK_SMTP) ? " rcpt" : "", auth);
     uint64_t h = mx_fnv1a(MX_FNV1A_INIT, opt, (size_t)n);
     h = mx_fnv1a(h, &cfg->allow.n, sizeof cfg->allow.n);
     for (size_t i = 0; i < cfg->allow.n; i++) {
