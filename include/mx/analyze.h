@@ -16,9 +16,10 @@
 #define MX_CHECK_DEFAULT (MX_CHECK_MX | MX_CHECK_SPF | MX_CHECK_DMARC)
 /* Opt-in (SPEC 1.7), each its own word in --checks. */
 #define MX_CHECK_SMTP 8u  /* SMTP probe of every usable exchange address */
-#define MX_CHECK_MTA_STS 16u /* _mta-sts TXT, the policy fetch, mx patterns ("mta-sts") */
-#define MX_CHECK_DANE 32u    /* TLSA of every usable exchange, AD bit on every query */
-#define MX_CHECK_TLSRPT 64u  /* _smtp._tls TXT ("tlsrpt"; implied by mta-sts and dane) */
+#define MX_CHECK_CONSISTENCY 16u /* MX and SOA asked of every authoritative server */
+#define MX_CHECK_MTA_STS 32u /* _mta-sts TXT, the policy fetch, mx patterns ("mta-sts") */
+#define MX_CHECK_DANE 64u    /* TLSA of every usable exchange, AD bit on every query */
+#define MX_CHECK_TLSRPT 128u /* _smtp._tls TXT ("tlsrpt"; implied by mta-sts and dane) */
 
 struct mx_analyze_cfg {
     unsigned checks;

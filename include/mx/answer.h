@@ -13,7 +13,9 @@
 #include "mx/mx.h"
 
 #define MX_T_A 1
+#define MX_T_NS 2
 #define MX_T_CNAME 5
+#define MX_T_SOA 6
 #define MX_T_PTR 12
 #define MX_T_MX 15
 #define MX_T_TXT 16
@@ -41,7 +43,9 @@ const char *mx_rc_name(enum mx_rc rc);
 
 struct mx_rdata {
     uint16_t pref;       /* MX */
-    const char *name;    /* MX exchange, PTR target: presentation form, lowercased,
+    uint32_t serial;     /* SOA */
+    const char *name;    /* MX exchange, PTR and NS target, SOA MNAME: presentation
+                            form, lowercased,
                             no trailing dot, "" for the root; "." and "\\" in a label
                             escaped with a backslash, other bytes outside
                             %x21-7E as \DDD (see mx_wire_name) */
@@ -57,6 +61,7 @@ struct mx_answer {
     uint16_t qtype;
     bool cname;          /* the answer followed at least one CNAME from the qname */
     bool truncated;      /* more data than the scanner keeps (MX_ANSWER_MAX) */
+    bool aa;             /* the response had the AA bit (authoritative answer) */
     bool ad;             /* the response's AD bit: the resolver validated every
                             record of the answer with DNSSEC (RFC 4035 3.2.3); a
                             validating resolver reports it when the query had AD
@@ -123,12 +128,20 @@ struct mx_answer *mx_answer_failure(enum mx_rc rc, uint16_t qtype);
 struct mx_answer *mx_answer_blob(uint16_t qtype, const void *data, size_t len);
 /* The bytes of a blob answer (NULL when a is no blob of at least len). */
 const void *mx_answer_blob_data(const struct mx_answer *a, size_t len);
+/* Bytes of a in use, header included (records and the kept target): a
+ * copy of that many bytes, its cap set to the copy's data bytes, is a
+ * whole answer. */
+size_t mx_answer_bytes(const struct mx_answer *a);
 
 /* Builder, for tests and for the wire reader. */
 struct mx_answer *mx_answer_new(enum mx_rc rc, uint16_t qtype, uint32_t ttl, bool cname);
 bool mx_answer_add_mx(struct mx_answer **a, uint16_t pref, const char *name);
 /* A PTR record (answers of qtype MX_T_PTR). */
 bool mx_answer_add_ptr(struct mx_answer **a, const char *name);
+/* An NS record (answers of qtype MX_T_NS). */
+bool mx_answer_add_ns(struct mx_answer **a, const char *name);
+/* A SOA record (answers of qtype MX_T_SOA): its MNAME and SERIAL. */
+bool mx_answer_add_soa(struct mx_answer **a, const char *mname, uint32_t serial);
 bool mx_answer_add_ip(struct mx_answer **a, const struct mx_ip *ip);
 bool mx_answer_add_txt(struct mx_answer **a, const char *txt, size_t len);
 /* A record kept as its raw rdata (answers of qtype MX_T_TLSA). */

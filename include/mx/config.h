@@ -69,6 +69,11 @@ struct mx_config {
     bool dns_ad;               /* the AD bit on every query (RFC 6840 5.7): set with
                                   --checks ...,dane, so that answers say whether the
                                   resolver validated them */
+    /* authoritative consistency (--checks ...,consistency) */
+    double auth_qps;           /* packets per second to one authoritative address */
+    double auth_global_qps;    /* packets per second to all authoritative addresses */
+    unsigned auth_timeout_ms;  /* per try */
+    unsigned auth_tries;       /* tries per question */
     struct mx_allowlist allow;
     /* sharding */
     unsigned shard_index;      /* 0-based */

@@ -56,6 +56,16 @@ const char *mx_mail_status_name(enum mx_mail_status m);
                     "and that field is an integer (e.g. rank,domain); empty otherwise")  \
     X(SMTP, "smtp", "--checks ...,smtp: per probed exchange address 'EXCHANGE@ADDR connect=... " \
                     "greeting=CODE starttls=yes|no tls=VERSION|outcome cert=VERDICT [rcpt=CODE]', ';'") \
+    X(NS_SERVERS, "ns_servers",                                                                 \
+      "--checks ...,consistency: per NS name (sorted) 'NAME=ADDR STATE,ADDR STATE' or "         \
+      "'NAME=no_address' / 'NAME=lookup_failed', ';'; STATE: auth timeout refused servfail "     \
+      "not_auth bad_answer not_allowed unknown")                                                \
+    X(NS_MX_SETS, "ns_mx_sets",                                                                 \
+      "--checks ...,consistency: per distinct MX set of the authoritative answers "             \
+      "'{PREF EXCHANGE ...}@ADDR,ADDR' ('none' for no MX, 'nxdomain'), ';'")                   \
+    X(NS_SERIALS, "ns_serials",                                                                 \
+      "--checks ...,consistency: per distinct SOA serial of the authoritative answers "         \
+      "'SERIAL@ADDR,ADDR', ';'")                                                              \
     X(MTA_STS_MODE, "mta_sts_mode", "--checks ...,mta-sts: absent none testing enforce invalid " \
                                     "unknown (a look-up failed: not judged)")                  \
     X(MTA_STS_RECORD, "mta_sts_record", "verdict on the _mta-sts TXT record: ok multiple syntax " \
@@ -209,6 +219,7 @@ struct mx_result {
     char spf_problem[512]; /* why the SPF record is broken (term, target, loop) */
     char spf_cover[640];   /* the first exchange address SPF does not pass, and why */
     char smtp_talk[2048];  /* the SMTP probe's conversations, a line each */
+    char ns_talk[2048];    /* what each authoritative server answered, a line each */
     char policy_notes[1536]; /* "code: detail" lines for the policy findings */
 };
 

@@ -45,6 +45,8 @@ size_t mx_dns_build_query(unsigned char *buf, size_t buflen, uint16_t id, const 
 #define MX_DNSQ_DO 0x2u /* DO in the OPT record (RFC 3225): also asks for the
                            DNSSEC records (RRSIG ...), larger answers */
 #define MX_DNSQ_CD 0x4u /* CD: checking disabled (answers of bogus data too) */
+#define MX_DNSQ_NORD 0x8u /* RD clear: a non-recursive query (to an authoritative
+                             server) */
 
 /* mx_dns_build_query with flags; flags 0 gives exactly its bytes. */
 size_t mx_dns_build_query_flags(unsigned char *buf, size_t buflen, uint16_t id, const char *name,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mx/analyze.h"
+#include "mx/cons_checks.h"
 #include "mx/dmarc.h"
 #include "mx/mx_checks.h"
 #include "mx/names.h"
@@ -254,6 +255,13 @@ bool mx_analyze(const struct mx_analyze_cfg *cfg, const char *domain, struct mx_
     if (done && cfg->providers)
         providers(cfg, &set, spf_done ? &spf : NULL, res);
 out:
+    /* Consistency last (a domain holds at most MX_HELD_MAX look-ups: the
+     * default checks come first), and also where the MX look-up failed:
+     * lame servers are a common cause. A domain that does not exist has no
+     * servers. */
+    if ((cfg->checks & MX_CHECK_CONSISTENCY) && res->status != MX_RC_NXDOMAIN &&
+        !mx_checks_consistency(domain, o, res))
+        done = false;
     if (!done)
         return false;
     mx_result_render_findings(res);

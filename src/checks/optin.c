@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "mx/analyze.h"
+#include "mx/consistency.h"
 #include "mx/mta_sts.h"
 #include "mx/optin.h"
 #include "mx/smtp.h"
@@ -11,6 +12,7 @@
 struct mx_optin {
     struct mx_smtp *smtp;
     struct mx_sts_fetch *sts;
+    struct mx_auth *auth; /* authoritative consistency: direct questions */
 };
 
 /* ---- the SMTP probe: key "ADDR|EXCHANGE" or "ADDR|EXCHANGE|DOMAIN" ---- */
@@ -117,11 +119,29 @@ static enum mx_status start_sts(const struct mx_config *cfg, struct mx_engine *e
     return mx_engine_add_provider(eng, &p);
 }
 
+/* ---- authoritative consistency: MX_QT_AUTH_MX/SOA, key "ADDR|DOMAIN" ---- */
+
+static enum mx_status start_auth(const struct mx_config *cfg, struct mx_engine *eng,
+                                 struct mx_optin *o, char *err, size_t errlen)
+{
+    struct mx_auth_cfg ac;
+    memset(&ac, 0, sizeof ac);
+    ac.server_qps = cfg->auth_qps;
+    ac.global_qps = cfg->auth_global_qps;
+    ac.timeout_ms = cfg->auth_timeout_ms;
+    ac.tries = cfg->auth_tries;
+    ac.allow = &cfg->allow;
+    o->auth = mx_auth_create(&ac, err, errlen);
+    if (!o->auth)
+        return MX_EINVAL;
+    return mx_auth_add_providers(o->auth, eng);
+}
+
 enum mx_status mx_optin_start(const struct mx_config *cfg, struct mx_engine *eng,
                               struct mx_optin **out, char *err, size_t errlen)
 {
     *out = NULL;
-    if (!(cfg->checks & (MX_CHECK_SMTP | MX_CHECK_MTA_STS)))
+    if (!(cfg->checks & (MX_CHECK_SMTP | MX_CHECK_MTA_STS | MX_CHECK_CONSISTENCY)))
         return MX_OK;
     struct mx_optin *o = calloc(1, sizeof *o);
     if (!o) {
@@ -133,6 +153,8 @@ enum mx_status mx_optin_start(const struct mx_config *cfg, struct mx_engine *eng
         st = start_smtp(cfg, eng, o, err, errlen);
     if (st == MX_OK && (cfg->checks & MX_CHECK_MTA_STS))
         st = start_sts(cfg, eng, o, err, errlen);
+    if (st == MX_OK && (cfg->checks & MX_CHECK_CONSISTENCY))
+        st = start_auth(cfg, eng, o, err, errlen);
     if (st != MX_OK) {
         mx_optin_stop(o);
         return st;
@@ -147,5 +169,6 @@ void mx_optin_stop(struct mx_optin *o)
         return;
     mx_sts_fetch_destroy(o->sts); /* both answer what is still out as aborted */
     mx_smtp_destroy(o->smtp);
+    mx_auth_destroy(o->auth);
     free(o);
 }

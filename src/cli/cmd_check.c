@@ -162,12 +162,35 @@ static void print_detail(const struct mx_result *r, enum mx_finding f, const cha
                   "the term that decided (an earlier -all, a redirect, a cidr suffix on mx, "
                   "a qualifier other than +), and add the address with ip4:/ip6: if needed.";
         break;
+    case MX_F_NS_MX_INCONSISTENT:
+    case MX_F_NS_SERIAL_MISMATCH: {
+        char sets[2048];
+        col(r, f == MX_F_NS_MX_INCONSISTENT ? MX_COL_NS_MX_SETS : MX_COL_NS_SERIALS, sets,
+            sizeof sets);
+        printf("          here: %s\n", sets);
+        break;
+    }
     default:
         if (f >= MX_F_MTA_STS_INVALID && f <= MX_F_DANE_PARTIAL)
             print_policy_note(r, f);
         break;
     }
     printf("          fix: %s\n", fix);
+}
+
+/* A heading and the '\n'-separated lines of text, indented; nothing when
+ * text is empty. */
+static void print_lines(const char *heading, const char *text)
+{
+    if (!text[0])
+        return;
+    printf("  %s:\n", heading);
+    for (const char *l = text; *l;) {
+        const char *e = strchr(l, '\n');
+        size_t n = e ? (size_t)(e - l) : strlen(l);
+        printf("    %.*s\n", (int)n, l);
+        l += n + (e ? 1 : 0);
+    }
 }
 
 static void print_one(const struct mx_record *rec, bool color)
@@ -210,15 +233,8 @@ static void print_one(const struct mx_record *rec, bool color)
     if (dmarc[0])
         printf("  DMARC: %s\n         (policy %s, found at the %s)\n", dmarc, pol[0] ? pol : "-",
                strcmp(src, "organizational") == 0 ? "organizational domain" : "domain");
-    if (r->smtp_talk[0]) {
-        printf("  SMTP:\n");
-        for (const char *l = r->smtp_talk; *l;) {
-            const char *e = strchr(l, '\n');
-            size_t n = e ? (size_t)(e - l) : strlen(l);
-            printf("    %.*s\n", (int)n, l);
-            l += n + (e ? 1 : 0);
-        }
-    }
+    print_lines("SMTP", r->smtp_talk);
+    print_lines("authoritative servers, asked directly", r->ns_talk);
     print_policy(r);
     if (prov[0] || sprov[0])
         printf("  providers: exchanges %s; authorized by SPF %s\n", prov[0] ? prov : "-",

@@ -90,7 +90,7 @@ static const struct optdef table[] = {
      "start afresh even when OUTPUT holds an interrupted scan (its rows are lost)"},
     {"checks", 0, "LIST", CMD_ALL, K_CUSTOM, 0, 0, 0, 1, "mx,spf,dmarc", set_checks,
      "look-ups to make: mx, spf, dmarc ('mx' alone for MX-only scans); opt-in: smtp, "
-     "mta-sts (with TLS-RPT), dane (TLSA; AD bit on every query), tlsrpt"},
+     "consistency, mta-sts (with TLS-RPT), dane (TLSA; AD bit on every query), tlsrpt"},
     {"cache-size", 0, "N", CMD_ALL, K_SIZE, F(cfg.cache_entries), 64, 100000000, 1, "200000",
      NULL, "answers kept in the shared cache"},
     {"cache-max-age", 0, "SEC", CMD_ALL, K_UNS, F(cfg.cache_max_age_s), 0, 604800, 1, "600",
@@ -143,6 +143,14 @@ static const struct optdef table[] = {
      "20000", NULL, "time a whole policy fetch may take"},
     {"sts-ca-file", 0, "FILE", CMD_SCAN | CMD_CHECK, K_STR, F(cfg.sts_ca_file), 0, 0, 1, NULL,
      NULL, "PEM trust store for the policy hosts' certificates (default: the system's)"},
+    {"auth-qps", 0, "N", CMD_SCAN | CMD_CHECK, K_DBL, F(cfg.auth_qps), 0, 10000, 1, "10", NULL,
+     "with --checks ...,consistency: queries per second to one authoritative server address"},
+    {"auth-global-qps", 0, "N", CMD_SCAN | CMD_CHECK, K_DBL, F(cfg.auth_global_qps), 0, 100000,
+     1, "200", NULL, "queries per second to all authoritative server addresses together"},
+    {"auth-timeout", 0, "MS", CMD_SCAN | CMD_CHECK, K_UNS, F(cfg.auth_timeout_ms), 10, 60000, 1,
+     "2000", NULL, "time to wait for an authoritative server's answer, per try"},
+    {"auth-tries", 0, "N", CMD_SCAN | CMD_CHECK, K_UNS, F(cfg.auth_tries), 1, 10, 1, "3", NULL,
+     "tries per question to an authoritative server before it counts as not answering"},
     {"progress", 0, NULL, CMD_SCAN, K_FLAG, F(cfg.progress), 0, 0, 1, NULL, NULL,
      "progress line on stderr every second even when stderr is not a terminal"},
     {"status-file", 0, "FILE", CMD_SCAN, K_STR, F(cfg.status_file), 0, 0, 1, NULL, NULL,
@@ -365,6 +373,7 @@ static const struct {
     {"default", MX_CHECK_DEFAULT},
     {"all", MX_CHECK_DEFAULT},
     {"smtp", MX_CHECK_SMTP},
+    {"consistency", MX_CHECK_CONSISTENCY},
     {"mta-sts", MX_CHECK_MTA_STS | MX_CHECK_TLSRPT},
     {"dane", MX_CHECK_DANE | MX_CHECK_TLSRPT},
     {"tlsrpt", MX_CHECK_TLSRPT},
@@ -374,7 +383,8 @@ static bool set_checks(struct mx_opts *o, const struct optdef *d, const char *ar
                        size_t whylen)
 {
     (void)d;
-    static const char want[] = "want a list of mx, spf, dmarc, smtp, mta-sts, dane, tlsrpt";
+    static const char want[] =
+        "want a list of mx, spf, dmarc, smtp, consistency, mta-sts, dane, tlsrpt";
     unsigned c = 0;
     char buf[128];
     snprintf(buf, sizeof buf, "%s", arg);
@@ -387,11 +397,7 @@ static bool set_checks(struct mx_opts *o, const struct optdef *d, const char *ar
             c |= check_words[i].bits;
             continue;
         }
-        if (!strcmp(t, "consistency"))
-            snprintf(why, whylen, "'%s' (an opt-in check of SPEC 1.7) is not in this version; %s",
-                     t, want);
-        else
-            snprintf(why, whylen, "unknown check '%s'; %s", t, want);
+        snprintf(why, whylen, "unknown check '%s'; %s", t, want);
         return false;
     }
     if (!c) {

@@ -112,6 +112,11 @@ static unsigned char *append(struct mx_answer **ap, size_t n)
     return p;
 }
 
+size_t mx_answer_bytes(const struct mx_answer *a)
+{
+    return sizeof *a + a->size + tail_len(a);
+}
+
 const char *mx_answer_target(const struct mx_answer *a)
 {
     return a->target_len ? (const char *)a->data + a->size : NULL;
@@ -148,6 +153,27 @@ bool mx_answer_add_mx(struct mx_answer **ap, uint16_t pref, const char *name)
 bool mx_answer_add_ptr(struct mx_answer **ap, const char *name)
 {
     return mx_answer_add_mx(ap, 0, name); /* same layout, the preference unused */
+}
+
+bool mx_answer_add_ns(struct mx_answer **ap, const char *name)
+{
+    return mx_answer_add_mx(ap, 0, name); /* same layout, the preference unused */
+}
+
+bool mx_answer_add_soa(struct mx_answer **ap, const char *mname, uint32_t serial)
+{
+    size_t nl = strlen(mname);
+    unsigned char *p = nl > 65535 ? NULL : append(ap, 6 + nl + 1);
+    if (!p)
+        return false;
+    p[0] = (unsigned char)(serial >> 24);
+    p[1] = (unsigned char)(serial >> 16);
+    p[2] = (unsigned char)(serial >> 8);
+    p[3] = (unsigned char)serial;
+    p[4] = (unsigned char)(nl >> 8);
+    p[5] = (unsigned char)nl;
+    memcpy(p + 6, mname, nl + 1);
+    return true;
 }
 
 bool mx_answer_add_ip(struct mx_answer **ap, const struct mx_ip *ip)
@@ -193,7 +219,15 @@ bool mx_answer_next(const struct mx_answer *a, size_t *off, struct mx_rdata *out
     const unsigned char *p = a->data + o;
     memset(out, 0, sizeof *out);
     switch (a->qtype) {
+    case MX_T_SOA: {
+        size_t nl = (size_t)p[4] << 8 | p[5];
+        out->serial = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+        out->name = (const char *)p + 6;
+        *off = o + 6 + nl + 1;
+        return true;
+    }
     case MX_T_MX:
+    case MX_T_NS:
     case MX_T_PTR: {
         size_t nl = (size_t)p[2] << 8 | p[3];
         out->pref = (uint16_t)(p[0] << 8 | p[1]);
@@ -450,6 +484,19 @@ static bool policy_txt(const char *t, size_t n)
 /* Adds the record r to *ap. -1: malformed (the answer is FORMERR); 0: not
  * added (TXT of the other pass, or past what is kept: truncated is set);
  * 1: added. pass 0 takes only TXT policy records, pass 1 the rest. */
+/* A SOA record: MNAME, RNAME, then five 32-bit numbers, SERIAL first. */
+static int add_soa(struct mx_answer **ap, const unsigned char *buf, size_t len, const struct rr *r)
+{
+    char mname[1024], rname[1024];
+    size_t o = r->rdata;
+    if (!mx_wire_name(buf, len, &o, mname, sizeof mname) ||
+        !mx_wire_name(buf, len, &o, rname, sizeof rname) || o + 20 != r->rdata + r->rdlen)
+        return -1;
+    uint32_t serial = (uint32_t)buf[o] << 24 | (uint32_t)buf[o + 1] << 16 |
+                      (uint32_t)buf[o + 2] << 8 | buf[o + 3];
+    return mx_answer_add_soa(ap, mname, serial) ? 1 : 0;
+}
+
 static int add_rr(struct mx_answer **ap, const unsigned char *buf, size_t len,
                   const struct rr *r, uint16_t qtype, int pass)
 {
@@ -492,6 +539,13 @@ static int add_rr(struct mx_answer **ap, const unsigned char *buf, size_t len,
         if (!mx_wire_name(buf, len, &o, name, sizeof name) || o != r->rdata + rl)
             return -1;
         return mx_answer_add_ptr(ap, name) ? 1 : 0;
+    case MX_T_NS:
+        o = r->rdata;
+        if (!mx_wire_name(buf, len, &o, name, sizeof name) || o != r->rdata + rl)
+            return -1;
+        return mx_answer_add_ns(ap, name) ? 1 : 0;
+    case MX_T_SOA:
+        return add_soa(ap, buf, len, r);
     case MX_T_TLSA:
         return mx_answer_add_raw(ap, rd, rl) ? 1 : 0;
     default:
@@ -589,6 +643,7 @@ struct mx_answer *mx_answer_from_wire(const unsigned char *buf, size_t len, cons
     struct mx_answer *a = mx_answer_new(rc, qtype, 0, cname);
     if (!a)
         return NULL;
+    a->aa = (buf[2] & 0x04) != 0;
     a->ad = (buf[3] & 0x20) != 0;
     if (cname)
         mx_answer_set_target(&a, cur); /* best effort: a name that does not fit is not kept */

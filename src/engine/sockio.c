@@ -289,7 +289,7 @@ size_t mx_dns_build_query_flags(unsigned char *buf, size_t buflen, uint16_t id, 
         return 0;
     memset(buf, 0, 12);
     put16(buf, id);
-    buf[2] = 0x01; /* RD */
+    buf[2] = (flags & MX_DNSQ_NORD) ? 0x00 : 0x01; /* RD */
     if (flags & MX_DNSQ_AD)
         buf[3] |= 0x20;
     if (flags & MX_DNSQ_CD)

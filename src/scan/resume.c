@@ -129,13 +129,18 @@ static uint64_t hash_options(const struct mx_config *cfg)
     const char *plain = jsonl ? ".jsonl" : ".csv";
     size_t pl = strlen(plain);
     bool zst = !(ol > pl && strcmp(out + ol - pl, plain) == 0);
-    char opt[1024];
+    char opt[1024], auth[64] = "";
+    /* Consistency: how long a server is waited for decides whether it is
+     * lame (the rates only decide how fast rows come). */
+    if (cfg->checks & MX_CHECK_CONSISTENCY)
+        snprintf(auth, sizeof auth, " auth=%u/%u", cfg->auth_timeout_ms, cfg->auth_tries);
     /* v2: the input_file and rank columns; shards keyed by name */
-    int n = snprintf(opt, sizeof opt, "v2 checks=%u shard=name:%u/%u out=%s format=%s providers=%s%s",
+    int n = snprintf(opt, sizeof opt,
+                     "v2 checks=%u shard=name:%u/%u out=%s format=%s providers=%s%s%s",
                      cfg->checks, cfg->shard_index, cfg->shard_count, zst ? "zst" : "plain",
                      jsonl ? "jsonl" : "csv",
                      cfg->providers_path ? cfg->providers_path : "default",
-                     cfg->smtp_rcpt && (cfg->checks & MX_CHECK_SMTP) ? " rcpt" : "");
+                     cfg->smtp_rcpt && (cfg->checks & MX_CHECK_SMTP) ? " rcpt" : "", auth);
     /* where MTA-STS policies come from and what they are checked against */
     if ((cfg->checks & MX_CHECK_MTA_STS) && n > 0 && (size_t)n < sizeof opt)
         n += snprintf(opt + n, sizeof opt - (size_t)n, " sts=%u,%s", cfg->sts_port,

@@ -416,10 +416,11 @@ static json_t *config(struct jb *b, const struct mx_config *cfg)
             b->ok = false;
     }
     char checks[64], shard[32];
-    snprintf(checks, sizeof checks, "%s%s%s%s%s%s%s", cfg->checks & MX_CHECK_MX ? "mx" : "",
+    snprintf(checks, sizeof checks, "%s%s%s%s%s%s%s%s", cfg->checks & MX_CHECK_MX ? "mx" : "",
              cfg->checks & MX_CHECK_SPF ? ",spf" : "",
              cfg->checks & MX_CHECK_DMARC ? ",dmarc" : "",
              cfg->checks & MX_CHECK_SMTP ? ",smtp" : "",
+             cfg->checks & MX_CHECK_CONSISTENCY ? ",consistency" : "",
              cfg->checks & MX_CHECK_MTA_STS ? ",mta-sts" : "",
              cfg->checks & MX_CHECK_DANE ? ",dane" : "",
              cfg->checks & MX_CHECK_TLSRPT ? ",tlsrpt" : "");

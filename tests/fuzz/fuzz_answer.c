@@ -1,12 +1,13 @@
 /* Fuzz target for the DNS wire reader: the bytes are a response to
- * "example.test" read as MX, A, AAAA, TXT and PTR through mx_answer_from_wire
- * (and to a name with odd octets, as SPF macros make them), and
+ * "example.test" read as MX, A, AAAA, TXT, PTR, NS and SOA through
+ * mx_answer_from_wire (and to a name with odd octets, as SPF macros make
+ * them), and
  * mx_wire_name at several offsets. Builds as a libFuzzer target or, with
  * replay_main.c, as a corpus replay.
  *
  * Invariants (abort when violated):
  * - every kept record lies within the answer and reads back in presentation
- *   form (MX/PTR names lowercase and escaped, TXT NUL-terminated, addresses
+ *   form (MX/PTR/NS names and SOA MNAME lowercase and escaped, TXT NUL-terminated, addresses
  *   of the asked family); no more records than the packet's answer count;
  *   sizes and TTL within their limits;
  * - round trip: the kept records written back as a response (a writer of
@@ -123,7 +124,7 @@ static size_t write_response(const struct mx_answer *a, unsigned char *buf)
     put16(buf + w + 2, 1);
     w += 4;
     while (mx_answer_next(a, &off, &rd)) {
-        unsigned char rdata[2 + NAME_WIRE_MAX];
+        unsigned char rdata[NAME_WIRE_MAX + 1 + 20]; /* the longest: SOA */
         const unsigned char *rp = rdata;
         size_t rl = 0;
         if (w + 12 > WIRE_MAX)
@@ -142,8 +143,19 @@ static size_t write_response(const struct mx_answer *a, unsigned char *buf)
             CHECK(rl > 2); /* a name the reader gave writes back */
             break;
         case MX_T_PTR:
+        case MX_T_NS:
             rl = name_to_wire(rd.name, rdata, sizeof rdata);
             CHECK(rl > 0);
+            break;
+        case MX_T_SOA: /* MNAME, RNAME (the root), SERIAL, four zero timers */
+            rl = name_to_wire(rd.name, rdata, sizeof rdata);
+            CHECK(rl > 0);
+            memset(rdata + rl, 0, 21);
+            rdata[rl + 1] = (unsigned char)(rd.serial >> 24);
+            rdata[rl + 2] = (unsigned char)(rd.serial >> 16);
+            rdata[rl + 3] = (unsigned char)(rd.serial >> 8);
+            rdata[rl + 4] = (unsigned char)rd.serial;
+            rl += 21;
             break;
         case MX_T_TXT: /* character-strings of up to 255 bytes */
             for (size_t done = 0, first = 1; first || done < rd.txt_len; first = 0) {
@@ -177,7 +189,10 @@ static bool same_rdata(uint16_t qtype, const struct mx_rdata *x, const struct mx
     switch (qtype) {
     case MX_T_MX:
     case MX_T_PTR:
+    case MX_T_NS:
         return x->pref == y->pref && strcmp(x->name, y->name) == 0;
+    case MX_T_SOA:
+        return x->serial == y->serial && strcmp(x->name, y->name) == 0;
     case MX_T_TXT:
         return x->txt_len == y->txt_len && memcmp(x->txt, y->txt, x->txt_len) == 0;
     default:
@@ -230,6 +245,8 @@ static void check(const struct mx_answer *a, uint16_t qtype, const uint8_t *data
         switch (qtype) {
         case MX_T_MX:
         case MX_T_PTR:
+        case MX_T_NS:
+        case MX_T_SOA:
             CHECK(strlen(rd.name) <= 1023);
             for (const char *p = rd.name; *p; p++)
                 CHECK((unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f &&
@@ -252,7 +269,8 @@ static void check(const struct mx_answer *a, uint16_t qtype, const uint8_t *data
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const uint16_t types[] = {MX_T_MX, MX_T_A, MX_T_AAAA, MX_T_TXT, MX_T_PTR};
+    static const uint16_t types[] = {MX_T_MX, MX_T_A,   MX_T_AAAA, MX_T_TXT,
+                                     MX_T_PTR, MX_T_NS, MX_T_SOA};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         struct mx_answer *a = mx_answer_from_wire(data, size, "example.test", types[i]);
         check(a, types[i], data, size);

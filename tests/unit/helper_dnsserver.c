@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,10 +23,10 @@
 struct rec {
     char name[256];
     uint16_t type;
-    char data[512];
+    char data[600];
 };
 
-enum act { ACT_NONE, ACT_DELAY, ACT_DROP, ACT_SERVFAIL };
+enum act { ACT_NONE, ACT_DELAY, ACT_DROP, ACT_SERVFAIL, ACT_REFUSED, ACT_NOAA, ACT_TC };
 
 struct rule {
     char name[256];
@@ -47,8 +48,10 @@ struct pend {
     unsigned char buf[1500];
 };
 
+#define MAXTIMES 8192
+
 struct dns_server {
-    int fd;
+    int fd, tfd; /* UDP, TCP listener */
     uint16_t port;
     char addr[32];
     pthread_t th;
@@ -62,6 +65,9 @@ struct dns_server {
     unsigned ncnt;
     struct pend *pend;
     unsigned npend;
+    unsigned rd_set, tcp_queries; /* under lock */
+    unsigned ntimes;
+    uint64_t times[MAXTIMES];     /* arrival of each query, ms, under lock */
 };
 
 static uint64_t now_ms(void)
@@ -83,6 +89,10 @@ static uint16_t type_of(const char *t)
         return 28;
     if (!strcasecmp(t, "PTR"))
         return 12;
+    if (!strcasecmp(t, "SOA"))
+        return 6;
+    if (!strcasecmp(t, "NS"))
+        return 2;
     return 0;
 }
 
@@ -115,6 +125,12 @@ static bool load(struct dns_server *s, const char *table)
                 r->act = ACT_DROP;
             } else if (!strcmp(type, "servfail")) {
                 r->act = ACT_SERVFAIL;
+            } else if (!strcmp(type, "refused")) {
+                r->act = ACT_REFUSED;
+            } else if (!strcmp(type, "noaa")) {
+                r->act = ACT_NOAA;
+            } else if (!strcmp(type, "tc")) {
+                r->act = ACT_TC;
             } else {
                 return false;
             }
@@ -170,9 +186,13 @@ static size_t put_name(unsigned char *b, size_t o, const char *name)
     return o;
 }
 
-static void count(struct dns_server *s, const char *name, uint16_t qtype)
+static void count(struct dns_server *s, const char *name, uint16_t qtype, bool rd, bool tcp)
 {
     pthread_mutex_lock(&s->lock);
+    s->rd_set += rd;
+    s->tcp_queries += tcp;
+    if (s->ntimes < MAXTIMES)
+        s->times[s->ntimes++] = now_ms();
     unsigned i;
     for (i = 0; i < s->ncnt; i++)
         if (s->cnt[i].type == qtype && !strcasecmp(s->cnt[i].name, name))
@@ -187,9 +207,10 @@ static void count(struct dns_server *s, const char *name, uint16_t qtype)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* Builds the answer in b (the query is already there); returns its length. */
+/* Builds the answer in b (the query is already there); returns its length.
+ * tcp: the question came over TCP (a "tc" rule then answers in full). */
 static size_t answer(struct dns_server *s, unsigned char *b, size_t qlen, const char *name,
-                     uint16_t qtype, enum act act)
+                     uint16_t qtype, enum act act, bool tcp)
 {
     size_t o = qlen;
     unsigned an = 0;
@@ -197,8 +218,16 @@ static size_t answer(struct dns_server *s, unsigned char *b, size_t qlen, const 
     b[2] = (unsigned char)(0x84 | (b[2] & 0x01)); /* QR, AA, RD copied */
     b[3] = 0x80;                                   /* RA */
     b[10] = b[11] = 0;                             /* no additional (drop the OPT) */
-    if (act == ACT_SERVFAIL) {
-        b[3] |= 2;
+    if (act == ACT_SERVFAIL || act == ACT_REFUSED) {
+        b[2] &= (unsigned char)~0x04;
+        b[3] |= act == ACT_SERVFAIL ? 2 : 5;
+        b[6] = b[7] = 0;
+        return o;
+    }
+    if (act == ACT_NOAA)
+        b[2] &= (unsigned char)~0x04;
+    if (act == ACT_TC && !tcp) {
+        b[2] |= 0x02; /* truncated: nothing fits */
         b[6] = b[7] = 0;
         return o;
     }
@@ -234,8 +263,21 @@ static size_t answer(struct dns_server *s, unsigned char *b, size_t qlen, const 
             b[o++] = (unsigned char)(pref >> 8);
             b[o++] = (unsigned char)pref;
             o = put_name(b, o, strcmp(ex, ".") == 0 ? "" : ex);
-        } else if (qtype == 12) {
+        } else if (qtype == 12 || qtype == 2) {
             o = put_name(b, o, r->data);
+        } else if (qtype == 6) { /* "MNAME SERIAL" */
+            char mn[256] = "";
+            unsigned long serial = 0;
+            sscanf(r->data, "%255s %lu", mn, &serial);
+            o = put_name(b, o, mn);
+            o = put_name(b, o, "hostmaster.test");
+            uint32_t f[5] = {(uint32_t)serial, 3600, 600, 86400, 300};
+            for (int k = 0; k < 5; k++) {
+                b[o++] = (unsigned char)(f[k] >> 24);
+                b[o++] = (unsigned char)(f[k] >> 16);
+                b[o++] = (unsigned char)(f[k] >> 8);
+                b[o++] = (unsigned char)f[k];
+            }
         } else { /* TXT: one string */
             size_t l = strlen(r->data);
             b[o++] = (unsigned char)l;
@@ -263,6 +305,40 @@ static const struct rule *rule_for(const struct dns_server *s, const char *name,
     return NULL;
 }
 
+/* One TCP connection: length-prefixed questions until the client closes
+ * (blocking, with a short receive timeout; enough for tests). */
+static void serve_tcp(struct dns_server *s, int c)
+{
+    struct timeval tv = {0, 300000};
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    for (;;) {
+        unsigned char hdr[2], b[4096];
+        if (recv(c, hdr, 2, MSG_WAITALL) != 2)
+            break;
+        size_t len = (size_t)hdr[0] << 8 | hdr[1];
+        if (len > 512 || recv(c, b, len, MSG_WAITALL) != (ssize_t)len)
+            break;
+        char name[300];
+        uint16_t qtype = 0;
+        size_t qend = read_question(b, len, name, &qtype);
+        if (!qend)
+            break;
+        count(s, name, qtype, (b[2] & 0x01) != 0, true);
+        const struct rule *r = rule_for(s, name, qtype);
+        enum act act = r ? r->act : ACT_NONE;
+        if (act == ACT_DROP)
+            continue;
+        size_t alen = answer(s, b, qend, name, qtype, act, true);
+        unsigned char out[2 + 4096];
+        out[0] = (unsigned char)(alen >> 8);
+        out[1] = (unsigned char)alen;
+        memcpy(out + 2, b, alen);
+        if (send(c, out, 2 + alen, MSG_NOSIGNAL) != (ssize_t)(2 + alen))
+            break;
+    }
+    close(c);
+}
+
 static void *serve(void *arg)
 {
     struct dns_server *s = arg;
@@ -280,9 +356,14 @@ static void *serve(void *arg)
                 timeout = (int)(p->due_ms - now);
             i++;
         }
-        struct pollfd pf = {.fd = s->fd, .events = POLLIN};
-        if (poll(&pf, 1, timeout) <= 0)
+        struct pollfd pf[2] = {{.fd = s->fd, .events = POLLIN}, {.fd = s->tfd, .events = POLLIN}};
+        if (poll(pf, 2, timeout) <= 0)
             continue;
+        if (pf[1].revents & POLLIN) {
+            int c = accept(s->tfd, NULL, NULL);
+            if (c >= 0)
+                serve_tcp(s, c);
+        }
         for (;;) {
             unsigned char b[1500];
             struct sockaddr_in from;
@@ -295,12 +376,12 @@ static void *serve(void *arg)
             size_t qend = read_question(b, (size_t)n, name, &qtype);
             if (!qend)
                 continue;
-            count(s, name, qtype);
+            count(s, name, qtype, (b[2] & 0x01) != 0, false);
             const struct rule *r = rule_for(s, name, qtype);
             enum act act = r ? r->act : ACT_NONE;
             if (act == ACT_DROP)
                 continue;
-            size_t len = answer(s, b, qend, name, qtype, act);
+            size_t len = answer(s, b, qend, name, qtype, act, false);
             if (act == ACT_DELAY && s->npend < MAXPEND) {
                 struct pend *p = &s->pend[s->npend++];
                 p->due_ms = now_ms() + r->ms;
@@ -317,6 +398,11 @@ static void *serve(void *arg)
 
 struct dns_server *dns_server_start(const char *table)
 {
+    return dns_server_start_at("127.0.0.1", 0, table);
+}
+
+struct dns_server *dns_server_start_at(const char *ip, uint16_t port, const char *table)
+{
     struct dns_server *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
@@ -328,12 +414,16 @@ struct dns_server *dns_server_start(const char *table)
         return NULL;
     }
     s->fd = socket(AF_INET, SOCK_DGRAM, 0);
+    s->tfd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int big = 4 << 20;
+    inet_pton(AF_INET, ip, &sa.sin_addr);
+    sa.sin_port = htons(port);
+    int big = 4 << 20, one = 1;
     setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+    setsockopt(s->tfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(s->fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
         close(s->fd);
+        close(s->tfd);
         free(s->pend);
         free(s);
         return NULL;
@@ -341,7 +431,15 @@ struct dns_server *dns_server_start(const char *table)
     socklen_t sl = sizeof sa;
     getsockname(s->fd, (struct sockaddr *)&sa, &sl);
     s->port = ntohs(sa.sin_port);
-    snprintf(s->addr, sizeof s->addr, "127.0.0.1:%u", s->port);
+    /* TCP on the same port (a free one nearly always: try a few times) */
+    if (bind(s->tfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(s->tfd, 16) != 0) {
+        close(s->fd);
+        close(s->tfd);
+        free(s->pend);
+        free(s);
+        return NULL;
+    }
+    snprintf(s->addr, sizeof s->addr, "%s:%u", ip, s->port);
     pthread_create(&s->th, NULL, serve, s);
     return s;
 }
@@ -368,6 +466,31 @@ unsigned dns_server_count(struct dns_server *s, const char *name, const char *ty
     return n;
 }
 
+unsigned dns_server_count_rd(struct dns_server *s)
+{
+    pthread_mutex_lock(&s->lock);
+    unsigned n = s->rd_set;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+unsigned dns_server_count_tcp(struct dns_server *s)
+{
+    pthread_mutex_lock(&s->lock);
+    unsigned n = s->tcp_queries;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+unsigned dns_server_times(struct dns_server *s, uint64_t *out, unsigned max)
+{
+    pthread_mutex_lock(&s->lock);
+    unsigned n = s->ntimes < max ? s->ntimes : max;
+    memcpy(out, s->times, n * sizeof *out);
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
 void dns_server_stop(struct dns_server *s)
 {
     if (!s)
@@ -375,6 +498,7 @@ void dns_server_stop(struct dns_server *s)
     atomic_store(&s->quit, true);
     pthread_join(s->th, NULL);
     close(s->fd);
+    close(s->tfd);
     pthread_mutex_destroy(&s->lock);
     free(s->pend);
     free(s);

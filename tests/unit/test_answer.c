@@ -1064,6 +1064,126 @@ Test(wire_name, pointer_loops)
     cr_expect_not(mx_wire_name(grow, sizeof grow, &off, out, sizeof out));
 }
 
+/* ---- NS, SOA and the AA bit (authoritative consistency, issue 15) ---- */
+
+static void rr_soa(struct pkt *p, uint32_t ttl, const char *mname, const char *rname,
+                   uint32_t serial)
+{
+    put_ptr(p, QNAME_OFF);
+    size_t at = rr_start(p, MX_T_SOA, ttl);
+    put_name(p, mname);
+    put_name(p, rname);
+    put32(p, serial);
+    put32(p, 3600);
+    put32(p, 600);
+    put32(p, 86400);
+    put32(p, 300);
+    rr_end(p, at);
+}
+
+Test(answer, ns_records)
+{
+    start(&P, 0, 2, "example.test", MX_T_NS);
+    put_ptr(&P, QNAME_OFF);
+    size_t at = rr_start(&P, MX_T_NS, 600);
+    put_name(&P, "NS1.Example.TEST");
+    rr_end(&P, at);
+    put_ptr(&P, QNAME_OFF);
+    at = rr_start(&P, MX_T_NS, 300);
+    put_labels(&P, "ns2");
+    put_ptr(&P, QNAME_OFF);
+    rr_end(&P, at);
+    struct mx_answer *a = parse(&P, "example.test", MX_T_NS);
+    cr_expect_eq(a->rc, MX_RC_NOERROR);
+    cr_expect_eq(a->ttl, 300);
+    cr_assert_eq(a->count, 2);
+    struct mx_rdata rd;
+    cr_assert(mx_answer_get(a, 0, &rd));
+    cr_expect_str_eq(rd.name, "ns1.example.test");
+    cr_assert(mx_answer_get(a, 1, &rd));
+    cr_expect_str_eq(rd.name, "ns2.example.test");
+    cr_expect_not(a->aa, "RD|RA response without AA");
+    free(a);
+}
+
+Test(answer, soa_record_serial_and_aa)
+{
+    header(&P, QR | 0x0400u, 1, 1, 0, 0);
+    put_name(&P, "example.test");
+    put16(&P, MX_T_SOA);
+    put16(&P, 1);
+    rr_soa(&P, 900, "ns1.example.test", "hostmaster.example.test", 4000000001u);
+    struct mx_answer *a = parse(&P, "example.test", MX_T_SOA);
+    cr_expect_eq(a->rc, MX_RC_NOERROR);
+    cr_expect(a->aa);
+    cr_expect_eq(a->ttl, 900);
+    cr_assert_eq(a->count, 1);
+    struct mx_rdata rd;
+    cr_assert(mx_answer_get(a, 0, &rd));
+    cr_expect_eq(rd.serial, 4000000001u);
+    cr_expect_str_eq(rd.name, "ns1.example.test");
+    free(a);
+}
+
+Test(answer, soa_bad_rdlength_is_formerr)
+{
+    for (int delta = -1; delta <= 1; delta += 2) {
+        start(&P, 0, 1, "example.test", MX_T_SOA);
+        put_ptr(&P, QNAME_OFF);
+        size_t at = rr_start(&P, MX_T_SOA, 900);
+        put_name(&P, "ns1.example.test");
+        put_name(&P, "hostmaster.example.test");
+        for (int i = 0; i < 5; i++)
+            put32(&P, 7);
+        if (delta > 0)
+            put8(&P, 0); /* a stray byte inside the rdata */
+        rr_end(&P, at);
+        if (delta < 0) {
+            P.b[at + 1] = (unsigned char)(P.b[at + 1] - 1); /* the last byte outside */
+        }
+        struct mx_answer *a = mx_answer_from_wire(P.b, P.n, "example.test", MX_T_SOA);
+        cr_assert_not_null(a);
+        cr_expect_eq(a->rc, MX_RC_FORMERR, "rdlength off by %d", delta);
+        free(a);
+    }
+}
+
+Test(answer, referral_without_aa_is_nodata_not_aa)
+{
+    /* a referral: no answer records, NS in the authority section */
+    header(&P, QR, 1, 0, 1, 0);
+    put_name(&P, "example.test");
+    put16(&P, MX_T_MX);
+    put16(&P, 1);
+    put_ptr(&P, QNAME_OFF);
+    size_t at = rr_start(&P, MX_T_NS, 300);
+    put_name(&P, "ns.elsewhere.test");
+    rr_end(&P, at);
+    struct mx_answer *a = parse(&P, "example.test", MX_T_MX);
+    cr_expect_eq(a->rc, MX_RC_NOERROR);
+    cr_expect_not(a->aa);
+    cr_expect(mx_answer_nodata(a));
+    free(a);
+}
+
+Test(answer, ns_and_soa_builders)
+{
+    struct mx_answer *a = mx_answer_new(MX_RC_NOERROR, MX_T_SOA, 60, false);
+    cr_assert(mx_answer_add_soa(&a, "ns.example.test", 2024060101u));
+    struct mx_rdata rd;
+    cr_assert(mx_answer_get(a, 0, &rd));
+    cr_expect_eq(rd.serial, 2024060101u);
+    cr_expect_str_eq(rd.name, "ns.example.test");
+    free(a);
+    a = mx_answer_new(MX_RC_NOERROR, MX_T_NS, 60, false);
+    cr_assert(mx_answer_add_ns(&a, "a.ns.test"));
+    cr_assert(mx_answer_add_ns(&a, "b.ns.test"));
+    cr_assert_eq(a->count, 2);
+    cr_assert(mx_answer_get(a, 1, &rd));
+    cr_expect_str_eq(rd.name, "b.ns.test");
+    free(a);
+}
+
 /* ---- DNSSEC: the AD bit, TLSA rdata, the CNAME-expanded name ---- */
 
 #define AD 0x0020u

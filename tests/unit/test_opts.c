@@ -156,6 +156,7 @@ Test(opts, checks_lists)
         {"mx,mta-sts", MX_CHECK_MX | MX_CHECK_MTA_STS | MX_CHECK_TLSRPT},
         {"dane", MX_CHECK_MX | MX_CHECK_DANE | MX_CHECK_TLSRPT},
         {"mx,tlsrpt", MX_CHECK_MX | MX_CHECK_TLSRPT},
+        {"mx,consistency,dane", MX_CHECK_MX | MX_CHECK_CONSISTENCY | MX_CHECK_DANE | MX_CHECK_TLSRPT},
         {"default,smtp,mta-sts,dane",
          MX_CHECK_DEFAULT | MX_CHECK_SMTP | MX_CHECK_MTA_STS | MX_CHECK_DANE | MX_CHECK_TLSRPT},
     };
@@ -190,7 +191,7 @@ Test(opts, sts_options)
     done();
     cr_expect_eq(parse(ARGS("-r", "127.0.0.1", "-o", "x", "--sts-port", "0", "in")), 2);
     done();
-    cr_expect_eq(parse(ARGS("-r", "127.0.0.1", "-o", "x", "--checks", "mx,consistency", "in")), 2);
+    cr_expect_eq(parse(ARGS("-r", "127.0.0.1", "-o", "x", "--checks", "mx,mta-sts,bogus", "in")), 2);
     done();
 }
 

@@ -182,6 +182,34 @@ Test(sockio, batched_round_trip_through_cares)
     close(srv);
 }
 
+/* RD clear (MX_DNSQ_NORD): byte for byte ares_create_query with rd = 0;
+ * flags 0 give exactly mx_dns_build_query's bytes. */
+Test(sockio, norecurse_query_bytes)
+{
+    const char *names[] = {"example.com", "alpha.test", "x"};
+    const uint16_t types[] = {6, 15, 2};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+            unsigned char ours[512], plain[512];
+            unsigned char *theirs = NULL;
+            int tlen = 0;
+            size_t n = mx_dns_build_query_flags(ours, sizeof ours, 0x4321, names[i], types[t],
+                                                1232, MX_DNSQ_NORD);
+            cr_assert_eq(ares_create_query(names[i], 1, types[t], 0x4321, 0, &theirs, &tlen,
+                                           1232),
+                         ARES_SUCCESS);
+            cr_assert_eq(n, (size_t)tlen);
+            cr_assert_arr_eq(ours, theirs, n, "%s: bytes differ", names[i]);
+            cr_expect_eq(ours[2] & 0x01, 0, "RD clear");
+            ares_free_string(theirs);
+            size_t m = mx_dns_build_query(plain, sizeof plain, 0x4321, names[i], types[t], 1232);
+            size_t k = mx_dns_build_query_flags(ours, sizeof ours, 0x4321, names[i], types[t],
+                                                1232, 0);
+            cr_assert_eq(m, k);
+            cr_assert_arr_eq(ours, plain, m);
+        }
+}
+
 /* The flags variant: no flags gives the same bytes; AD and CD sit in the
  * header, DO in the OPT record's flags, nothing else changes. */
 Test(sockio, query_flags)
