@@ -298,6 +298,34 @@ class Report(TempDirCase):
         self.assertRc(res, 1)
         self.assertIn(b"mxscan diff", res.stderr)
 
+    def test_diff_section_from_mxscan_diff(self):
+        # The summary `mxscan diff` really writes, for a second scan in which
+        # two domains changed: every count object of it is drawn as a chart.
+        import csv as csvmod
+        new = self.path("new.csv")
+        rows = [dict(r) for r in self.rows]
+        rows[0]["mail_status"] = "broken" if rows[0]["mail_status"] != "broken" else "ok"
+        rows[1]["dmarc_policy"] = "reject" if rows[1]["dmarc_policy"] != "reject" else "none"
+        with open(new, "w", newline="") as f:
+            w = csvmod.DictWriter(f, self.header)
+            w.writeheader()
+            w.writerows(rows)
+        summary = self.path("summary.json")
+        self.assertRc(run(["diff", self.csv, new, "--summary", summary]), 0)
+        with open(summary) as f:
+            want = json.load(f)
+        self.assertEqual(want["domains_changed"], 2)
+        out = self.path("real-diff.html")
+        self.assertRc(run(["report", self.csv, "--diff", summary, "-o", out]), 0)
+        with open(out) as f:
+            page = f.read()
+        sec = page[page.index('<section id="diff">'):]
+        sec = sec[:sec.index("</section>")]
+        drawn = [bars(page, fid) for fid in re.findall(r'id="(chart-diff-\d+)"', sec)]
+        self.assertIn(want["changes"], drawn, "the change counts are not drawn")
+        self.assertIn(want["mail_status_moves"], drawn)
+        self.assertIn(want["dmarc_policy_moves"], drawn)
+
     def test_command_line(self):
         self.assertIn(b"report", run(["help"]).stdout)
         res = run(["report", "--help"])
