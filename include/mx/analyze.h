@@ -17,6 +17,9 @@
 /* Opt-in (SPEC 1.7), each its own word in --checks. */
 #define MX_CHECK_SMTP 8u  /* SMTP probe of every usable exchange address */
 #define MX_CHECK_CONSISTENCY 16u /* MX and SOA asked of every authoritative server */
+#define MX_CHECK_MTA_STS 32u /* _mta-sts TXT, the policy fetch, mx patterns ("mta-sts") */
+#define MX_CHECK_DANE 64u    /* TLSA of every usable exchange, AD bit on every query */
+#define MX_CHECK_TLSRPT 128u /* _smtp._tls TXT ("tlsrpt"; implied by mta-sts and dane) */
 
 struct mx_analyze_cfg {
     unsigned checks;

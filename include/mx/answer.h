@@ -72,7 +72,10 @@ struct mx_answer {
     uint16_t count;      /* records of qtype */
     uint32_t size;       /* bytes of records in data[] (the target follows them) */
     uint32_t cap;        /* bytes available in data[] */
-    unsigned char data[]; /* serialized records, read with mx_answer_get */
+    /* serialized records, read with mx_answer_get; aligned for any type,
+       since a blob (an engine provider's result struct, mx_answer_blob) is
+       read in place */
+    _Alignas(max_align_t) unsigned char data[];
 };
 
 #define MX_ANSWER_MAX 16384 /* largest data[] kept for one answer */

@@ -58,6 +58,17 @@ struct mx_config {
     unsigned smtp_connect_ms;  /* connect timeout */
     unsigned smtp_timeout_ms;  /* greeting, each reply, the TLS handshake */
     const char *smtp_ca_file;  /* trust store for certificates; NULL: the system's */
+    /* MTA-STS policy fetches (--checks ...,mta-sts) */
+    unsigned sts_port;         /* 443; another port for labs (URL and names unchanged) */
+    double sts_rate;           /* new fetches per second */
+    unsigned sts_max_fetches;  /* fetches at a time */
+    unsigned sts_connect_ms;   /* TCP + TLS connect */
+    unsigned sts_timeout_ms;   /* the whole fetch */
+    const char *sts_ca_file;   /* trust store for the policy hosts; NULL: the system's */
+    /* DNS flags */
+    bool dns_ad;               /* the AD bit on every query (RFC 6840 5.7): set with
+                                  --checks ...,dane, so that answers say whether the
+                                  resolver validated them */
     /* authoritative consistency (--checks ...,consistency) */
     double auth_qps;           /* packets per second to one authoritative address */
     double auth_global_qps;    /* packets per second to all authoritative addresses */

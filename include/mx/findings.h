@@ -127,45 +127,53 @@ enum mx_severity { MX_SEV_INFO, MX_SEV_WARN, MX_SEV_ERROR };
       "Install a certificate from a public CA that names the exchange, with its full chain, "   \
       "and renew it before it expires.")                                                        \
     X(MTA_STS_INVALID, "mta_sts_invalid", ERROR,                                                \
-      "The MTA-STS record or policy is broken (several records, bad syntax, no id, or the "     \
-      "policy cannot be fetched over validated HTTPS): senders cannot apply it.",               \
+      "The MTA-STS record or policy is broken: several records, bad syntax or no id (RFC 8461 "  \
+      "section 3.1), a policy that cannot be fetched over validated HTTPS with status 200 and "   \
+      "no redirect (section 3.3), or one that does not parse (section 3.2): senders cannot "      \
+      "apply it.",                                                                              \
       "Publish one _mta-sts TXT record \"v=STSv1; id=...\" and serve the policy at "            \
-      "https://mta-sts.<domain>/.well-known/mta-sts.txt with a valid certificate.")             \
+      "https://mta-sts.<domain>/.well-known/mta-sts.txt as text/plain, with a certificate "      \
+      "valid for that name (RFC 8461 sections 3.1 to 3.3).")                                     \
     X(MTA_STS_MX_MISMATCH, "mta_sts_mx_mismatch", ERROR,                                        \
-      "An exchange matches none of the MTA-STS policy's mx: patterns: senders that honour an "  \
-      "enforce policy will not deliver to it.",                                                 \
-      "Add the exchange to the policy's mx: lines and change the record's id=, or remove the "  \
-      "exchange.")                                                                              \
+      "An exchange matches none of the MTA-STS policy's mx: patterns (RFC 8461 section 4.1): "   \
+      "senders that honour an enforce policy will not deliver to it.",                          \
+      "Add the exchange to the policy's mx: lines (\"*.\" covers one label) and change the "     \
+      "record's id=, or remove the exchange (RFC 8461 sections 3.2 and 4.1).")                   \
     X(MTA_STS_TLS_FAILS, "mta_sts_tls_fails", ERROR,                                            \
       "The MTA-STS policy says enforce, but an exchange offers no STARTTLS or no certificate "  \
-      "valid for its name: compliant senders will not deliver to it.",                         \
-      "Fix TLS on the exchange first, or set the policy to mode: testing until it works.")     \
+      "valid for its name (RFC 8461 section 4.2): compliant senders will not deliver to it "     \
+      "(section 5).",                                                                           \
+      "Fix TLS on the exchange first (a certificate from a public CA naming it), or set the "    \
+      "policy to mode: testing until it works.")                                                 \
     X(TLSRPT_INVALID, "tlsrpt_invalid", WARN,                                                   \
-      "The TLS-RPT record (_smtp._tls) is invalid: nobody can report failed TLS deliveries "    \
-      "to the domain.",                                                                         \
-      "Publish one record \"v=TLSRPTv1; rua=mailto:...\" (mailto: or https: URIs).")            \
+      "The TLS-RPT record (_smtp._tls) is invalid (RFC 8460 section 3): nobody can report "      \
+      "failed TLS deliveries to the domain.",                                                   \
+      "Publish one record \"v=TLSRPTv1; rua=mailto:...\" (mailto: or https: URIs, RFC 8460 "     \
+      "section 3).")                                                                            \
     X(TLSRPT_MISSING, "tlsrpt_missing", INFO,                                                   \
-      "MTA-STS or DANE is deployed but there is no TLS-RPT record: failed TLS deliveries go "   \
-      "unreported.",                                                                            \
+      "MTA-STS or DANE is deployed but there is no TLS-RPT record (RFC 8460 section 3): failed " \
+      "TLS deliveries go unreported.",                                                          \
       "Publish _smtp._tls.<domain> TXT \"v=TLSRPTv1; rua=mailto:...\" to receive reports.")     \
     X(DANE_TLSA_UNSIGNED, "dane_tlsa_unsigned", WARN,                                           \
       "An exchange has TLSA records, but the answer is not DNSSEC-validated: senders ignore "   \
-      "them.",                                                                                  \
+      "them (RFC 7672 section 2.2).",                                                           \
       "Sign the exchange's zone with DNSSEC (and publish its DS record), or remove the TLSA "   \
       "records.")                                                                               \
     X(DANE_TLSA_INVALID, "dane_tlsa_invalid", ERROR,                                            \
       "Validated TLSA records of an exchange are unusable (unknown usage, selector or matching " \
-      "type; wrong digest length): DANE senders cannot authenticate the exchange with them.",  \
+      "type; wrong digest length; PKIX-TA/PKIX-EE usages, RFC 7672 section 3.1.3): DANE "        \
+      "senders cannot authenticate the exchange with them (RFC 7672 section 3.1).",             \
       "Publish TLSA records with usage 2 or 3, selector 0 or 1 and matching type 1 or 2 "      \
       "(a SHA-256 or SHA-512 digest of the right length).")                                     \
     X(DANE_TLSA_MISMATCH, "dane_tlsa_mismatch", ERROR,                                          \
-      "Validated TLSA records match none of the certificates the exchange presents: DANE "      \
-      "senders will not deliver.",                                                              \
+      "Validated TLSA records match none of the certificates the exchange presents, or it "     \
+      "offers no TLS (RFC 7672 sections 3.1.1, 3.1.2 and 3.2): DANE senders will not deliver "   \
+      "(section 2.2).",                                                                         \
       "Publish TLSA records for the current certificate or key (before a roll-over), then "     \
-      "remove the stale ones.")                                                                 \
+      "remove the stale ones; a DANE-TA record needs its CA in the chain the server sends.")   \
     X(DANE_PARTIAL, "dane_partial", WARN,                                                       \
       "Some exchanges have validated TLSA records and others have none: DANE protects only "    \
-      "part of the delivery paths.",                                                            \
+      "part of the delivery paths (RFC 7672 section 2.2).",                                     \
       "Publish TLSA records for every exchange (or for none).")                                \
     X(NS_MX_INCONSISTENT, "ns_mx_inconsistent", WARN,                                           \
       "The domain's authoritative servers answer with different MX sets: where mail goes "      \

@@ -41,4 +41,12 @@ struct mx_mxset {
 bool mx_checks_mx(const struct mx_analyze_cfg *cfg, const char *domain, struct mx_oracle *o,
                   struct mx_result *res, struct mx_mxset *set);
 
+/* The implicit MX (no MX records, RFC 5321 section 5.1) as a set of one
+ * exchange: the domain itself with its own A/AAAA answers (asked like the
+ * MX part asks them); usable when one of its addresses is globally
+ * reachable or allowed. For the opt-in checks that treat it as the one
+ * exchange senders try (SMTP probe, MTA-STS matching, DANE). */
+void mx_checks_implicit_set(const struct mx_analyze_cfg *cfg, const char *domain,
+                            struct mx_oracle *o, struct mx_mxset *one);
+
 #endif

@@ -65,7 +65,29 @@ const char *mx_mail_status_name(enum mx_mail_status m);
       "'{PREF EXCHANGE ...}@ADDR,ADDR' ('none' for no MX, 'nxdomain'), ';'")                   \
     X(NS_SERIALS, "ns_serials",                                                                 \
       "--checks ...,consistency: per distinct SOA serial of the authoritative answers "         \
-      "'SERIAL@ADDR,ADDR', ';'")
+      "'SERIAL@ADDR,ADDR', ';'")                                                              \
+    X(MTA_STS_MODE, "mta_sts_mode", "--checks ...,mta-sts: absent none testing enforce invalid " \
+                                    "unknown (a look-up failed: not judged)")                  \
+    X(MTA_STS_RECORD, "mta_sts_record", "verdict on the _mta-sts TXT record: ok multiple syntax " \
+                                        "no_id bad_id dup_id, lookup_failed; empty when absent") \
+    X(MTA_STS_ID, "mta_sts_id", "the record's id= (when the record is ok)")                    \
+    X(MTA_STS_FETCH, "mta_sts_fetch", "outcome of the policy fetch: ok http_status:CODE "       \
+                                      "redirect:CODE bad_content_type:TYPE too_big timeout "  \
+                                      "connect_failed tls_error cert_invalid:REASON http_error " \
+                                      "not_allowed no_address host_lookup_failed local_error") \
+    X(MTA_STS_POLICY, "mta_sts_policy", "verdict on the fetched policy: ok or the problem "     \
+                                        "(bad_mode, no_mx, ...) with ':LINE'")                  \
+    X(MTA_STS_MAX_AGE, "mta_sts_max_age", "the valid policy's max_age in seconds")             \
+    X(MTA_STS_MX, "mta_sts_mx", "the valid policy's mx patterns, ';'")                         \
+    X(TLSRPT, "tlsrpt", "--checks ...,mta-sts/dane/tlsrpt: verdict on the _smtp._tls TXT "      \
+                        "record: none ok multiple syntax no_rua dup_rua bad_uri bad_scheme "    \
+                        "lookup_failed")                                                       \
+    X(TLSRPT_RUA, "tlsrpt_rua", "the TLS-RPT record's rua= value")                              \
+    X(DANE, "dane", "--checks ...,dane: per usable exchange 'EXCHANGE[>BASE]=STATE[:USABLE/"    \
+                    "RECORDS]', STATE none unsigned unusable usable failed, ';'")              \
+    X(DANE_MATCH, "dane_match", "--checks ...,dane,smtp: per probed address of an exchange "    \
+                                "with usable TLSA 'EXCHANGE@ADDR=match_ee|match_ta|mismatch[:"  \
+                                "chain|name]|no_tls|not_reached', ';'")
 
 enum mx_column {
 #define X(e, h, d) MX_COL_##e,
@@ -198,6 +220,7 @@ struct mx_result {
     char spf_cover[640];   /* the first exchange address SPF does not pass, and why */
     char smtp_talk[2048];  /* the SMTP probe's conversations, a line each */
     char ns_talk[2048];    /* what each authoritative server answered, a line each */
+    char policy_notes[1536]; /* "code: detail" lines for the policy findings */
 };
 
 /* Where a row came from: the columns that are not in struct mx_result. */

@@ -11,6 +11,7 @@
 #include "mx/cache.h"
 #include "mx/config.h"
 #include "mx/engine.h"
+#include "mx/policy_checks.h"
 #include "mx/providers.h"
 #include "mx/result.h"
 
@@ -44,6 +45,7 @@ struct mx_tally {
     unsigned ninputs, last_input;
     uint64_t inputs_other;           /* rows of files past MX_STATS_MAX_INPUTS */
     uint64_t overflow_rows;          /* rows of this run with some column text cut */
+    uint64_t sts_mode[MX_STS_STATE_COUNT]; /* rows per MTA-STS state (mta_sts_mode) */
     uint64_t resumed_rows;           /* rows counted from an earlier run's output */
 };
 
@@ -60,6 +62,7 @@ struct mx_tally_row {
     uint8_t values[MX_VC_COUNT];     /* spf_result, dmarc_policy, dmarc_source */
     uint64_t input_hash;             /* mx_tally_input_hash of the input_file column */
     bool overflow;                   /* this run's rows only: not in a results file */
+    uint8_t sts_state;               /* enum mx_sts_state; MX_STS_STATE_COUNT: not checked */
 };
 void mx_tally_row_from_result(struct mx_tally_row *tr, const struct mx_result *r,
                               const struct mx_row_info *ri);

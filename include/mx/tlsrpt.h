@@ -43,7 +43,8 @@ struct mx_tlsrpt_record {
     unsigned records;         /* TLS-RPT records seen */
     unsigned ignored;         /* other TXT records */
     unsigned n_mailto, n_https; /* URIs of the rua (when OK) */
-    char rua[MX_TLSRPT_RUA_MAX]; /* the rua value as published (cut to fit) */
+    char rua[MX_TLSRPT_RUA_MAX]; /* the rua value as published (cut to fit), also
+                                    when it is a bad URI; "" without rua= */
 };
 
 /* One record's text. NONE when it is no TLS-RPT record. */

@@ -119,6 +119,7 @@ void mx_result_reset(struct mx_result *r)
     r->spf_cover[0] = 0;
     r->smtp_talk[0] = 0;
     r->ns_talk[0] = 0;
+    r->policy_notes[0] = 0;
     memset(r->col_off, 0, sizeof r->col_off);
     memset(r->col_len, 0, sizeof r->col_len);
 }

@@ -11,6 +11,7 @@
 #include "mx/dmarc.h"
 #include "mx/mx_checks.h"
 #include "mx/names.h"
+#include "mx/policy_checks.h"
 #include "mx/record.h"
 #include "mx/smtp_checks.h"
 #include "mx/spf.h"
@@ -219,6 +220,11 @@ bool mx_analyze(const struct mx_analyze_cfg *cfg, const char *domain, struct mx_
         goto out; /* NXDOMAIN or a failed MX query: nothing else is asked */
     if ((cfg->checks & MX_CHECK_SMTP) && set.complete &&
         !mx_checks_smtp(cfg, domain, o, &set, res))
+        done = false;
+    /* MTA-STS, TLS-RPT, DANE: the domain's own records are asked at once,
+     * the exchanges' TLSA records once the MX set is complete. */
+    if ((cfg->checks & (MX_CHECK_MTA_STS | MX_CHECK_DANE | MX_CHECK_TLSRPT)) &&
+        !mx_checks_policy(cfg, domain, o, &set, res))
         done = false;
 
     if (cfg->checks & MX_CHECK_SPF) {

@@ -247,6 +247,31 @@ static void judge_exchange(const struct mx_analyze_cfg *cfg, struct mx_exchange 
     }
 }
 
+static bool has_global(const struct mx_answer *a, const struct mx_allowlist *allow)
+{
+    size_t off = 0;
+    struct mx_rdata rd;
+    while (a && a->rc == MX_RC_NOERROR && mx_answer_next(a, &off, &rd))
+        if (mx_ip_is_global(&rd.ip, allow))
+            return true;
+    return false;
+}
+
+void mx_checks_implicit_set(const struct mx_analyze_cfg *cfg, const char *domain,
+                            struct mx_oracle *o, struct mx_mxset *one)
+{
+    memset(one, 0, sizeof *one);
+    one->mx_answered = one->exists = one->implicit = true;
+    one->n = 1;
+    struct mx_exchange *e = &one->ex[0];
+    e->name = domain;
+    e->looked_up = true;
+    e->a = mx_oracle_get(o, domain, MX_T_A, 0);
+    e->aaaa = mx_oracle_get(o, domain, MX_T_AAAA, 0);
+    e->done = one->complete = e->a && e->aaaa;
+    e->usable = has_global(e->a, cfg->allow) || has_global(e->aaaa, cfg->allow);
+}
+
 /* error or warn findings among the mx_* codes ("the MX set", SPEC 3). */
 static bool mx_set_faulty(mx_findings_t f)
 {

@@ -20,6 +20,11 @@
 #include "mx/smtp.h"
 #include "mx/smtp_checks.h"
 
+bool mx_smtp_greeted(const struct mx_smtp_result *r)
+{
+    return r->conn == MX_SMTP_CONN_OK && r->greeting_code / 100 == 2;
+}
+
 struct verdict {
     bool probed, reachable, no_starttls, tls_failed, cert_invalid, rejects;
 };
@@ -29,8 +34,7 @@ static void judge(const struct mx_smtp_result *r, struct verdict *v)
     if (r->conn == MX_SMTP_CONN_NOT_ALLOWED)
         return;
     v->probed = true;
-    bool greeted = r->conn == MX_SMTP_CONN_OK && r->greeting_code / 100 == 2;
-    if (!greeted)
+    if (!mx_smtp_greeted(r))
         return;
     v->reachable = true;
     if (r->ehlo_code / 100 == 2 && !r->starttls)
@@ -99,10 +103,10 @@ static void talk(struct mx_result *res, const struct mx_smtp_result *r)
         snprintf(res->smtp_talk + have, sizeof res->smtp_talk - have, "%s\n", line);
 }
 
-/* The probe of one address of exchange ex; NULL while pending (*pending). */
-static const struct mx_smtp_result *probe(const struct mx_analyze_cfg *cfg, const char *domain,
-                                          struct mx_oracle *o, const char *ex,
-                                          const struct mx_ip *ip, bool *pending)
+const struct mx_smtp_result *mx_smtp_probe_get(const struct mx_analyze_cfg *cfg,
+                                               const char *domain, struct mx_oracle *o,
+                                               const char *ex, const struct mx_ip *ip,
+                                               bool *pending)
 {
     char key[3 * (MX_NAME_MAX + 1) + 64], a[64];
     mx_ip_format(ip, a, sizeof a);
@@ -119,10 +123,9 @@ static const struct mx_smtp_result *probe(const struct mx_analyze_cfg *cfg, cons
     return mx_answer_blob_data(ans, sizeof(struct mx_smtp_result));
 }
 
-/* Probes the addresses of one exchange; false while pending. */
-static bool one_exchange(const struct mx_analyze_cfg *cfg, const char *domain,
-                         struct mx_oracle *o, const struct mx_exchange *e, struct mx_result *res,
-                         struct verdict *v)
+bool mx_smtp_probe_each(const struct mx_analyze_cfg *cfg, const char *domain,
+                        struct mx_oracle *o, const struct mx_exchange *e, mx_smtp_each_fn fn,
+                        void *ud)
 {
     bool pending = false;
     const struct mx_answer *ans[2] = {e->a, e->aaaa};
@@ -132,35 +135,43 @@ static bool one_exchange(const struct mx_analyze_cfg *cfg, const char *domain,
         while (ans[k] && ans[k]->rc == MX_RC_NOERROR && mx_answer_next(ans[k], &off, &rd)) {
             if (!mx_ip_is_global(&rd.ip, cfg->allow))
                 continue;
-            const struct mx_smtp_result *r = probe(cfg, domain, o, e->name, &rd.ip, &pending);
-            if (r) {
-                judge(r, v);
-                column(res, r);
-                talk(res, r);
-            }
+            const struct mx_smtp_result *r =
+                mx_smtp_probe_get(cfg, domain, o, e->name, &rd.ip, &pending);
+            if (r)
+                fn(r, ud);
         }
     }
     return !pending;
 }
 
-/* The implicit MX (no MX records, RFC 5321 section 5.1): the domain
- * itself is the one exchange senders try, with its own addresses. */
-static void implicit_exchange(const char *domain, struct mx_oracle *o, struct mx_mxset *one)
+struct one {
+    struct mx_result *res;
+    struct verdict *v;
+};
+
+static void one_address(const struct mx_smtp_result *r, void *ud)
 {
-    memset(one, 0, sizeof *one);
-    one->n = 1;
-    one->ex[0].name = domain;
-    one->ex[0].a = mx_oracle_get(o, domain, MX_T_A, 0);
-    one->ex[0].aaaa = mx_oracle_get(o, domain, MX_T_AAAA, 0);
-    one->ex[0].usable = true; /* addresses outside the allow list are skipped below */
+    struct one *x = ud;
+    judge(r, x->v);
+    column(x->res, r);
+    talk(x->res, r);
+}
+
+/* Probes the addresses of one exchange; false while pending. */
+static bool one_exchange(const struct mx_analyze_cfg *cfg, const char *domain,
+                         struct mx_oracle *o, const struct mx_exchange *e, struct mx_result *res,
+                         struct verdict *v)
+{
+    struct one x = {res, v};
+    return mx_smtp_probe_each(cfg, domain, o, e, one_address, &x);
 }
 
 bool mx_checks_smtp(const struct mx_analyze_cfg *cfg, const char *domain, struct mx_oracle *o,
                     const struct mx_mxset *set, struct mx_result *res)
 {
     struct mx_mxset one;
-    if (set->implicit) {
-        implicit_exchange(domain, o, &one);
+    if (set->implicit) { /* the domain itself is the one exchange senders try */
+        mx_checks_implicit_set(cfg, domain, o, &one);
         set = &one;
     }
     bool done = true;

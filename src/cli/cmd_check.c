@@ -84,6 +84,60 @@ static bool has_mechanism(const char *spf, const char *mech)
     return false;
 }
 
+/* The note of finding f in r->policy_notes ("label: detail" lines). */
+static void print_policy_note(const struct mx_result *r, enum mx_finding f)
+{
+    const char *label = mx_finding_label(f);
+    size_t ll = strlen(label);
+    for (const char *l = r->policy_notes; *l;) {
+        const char *e = strchr(l, '\n');
+        size_t n = e ? (size_t)(e - l) : strlen(l);
+        if (n > ll + 2 && strncmp(l, label, ll) == 0 && l[ll] == ':' && l[ll + 1] == ' ') {
+            printf("          here: %.*s\n", (int)(n - ll - 2), l + ll + 2);
+            return;
+        }
+        l += n + (e ? 1 : 0);
+    }
+}
+
+/* One policy column, "  NAME: text" when it is not empty. */
+static void print_col(const struct mx_result *r, enum mx_column c, const char *name)
+{
+    size_t l;
+    const char *s = mx_result_col(r, c, &l);
+    if (l > 0)
+        printf("  %s: %.*s\n", name, (int)l, s);
+}
+
+/* MTA-STS, TLS-RPT and DANE, from the columns (empty when not checked). */
+static void print_policy(const struct mx_result *r)
+{
+    char mode[32], rec[32], id[64], fetch[256], pol[64], age[16];
+    col(r, MX_COL_MTA_STS_MODE, mode, sizeof mode);
+    col(r, MX_COL_MTA_STS_RECORD, rec, sizeof rec);
+    col(r, MX_COL_MTA_STS_ID, id, sizeof id);
+    col(r, MX_COL_MTA_STS_FETCH, fetch, sizeof fetch);
+    col(r, MX_COL_MTA_STS_POLICY, pol, sizeof pol);
+    col(r, MX_COL_MTA_STS_MAX_AGE, age, sizeof age);
+    if (mode[0]) {
+        printf("  MTA-STS: %s", mode);
+        if (rec[0])
+            printf(" (record %s%s%s", rec, id[0] ? ", id " : "", id);
+        if (rec[0] && fetch[0])
+            printf("; policy fetch %s", fetch);
+        if (rec[0] && pol[0])
+            printf(", policy %s", pol);
+        if (rec[0] && age[0])
+            printf(", max_age %s s", age);
+        printf("%s\n", rec[0] ? ")" : "");
+    }
+    print_col(r, MX_COL_MTA_STS_MX, "MTA-STS mx");
+    print_col(r, MX_COL_TLSRPT, "TLS-RPT");
+    print_col(r, MX_COL_TLSRPT_RUA, "TLS-RPT rua");
+    print_col(r, MX_COL_DANE, "DANE (TLSA)");
+    print_col(r, MX_COL_DANE_MATCH, "DANE match");
+}
+
 /* What this domain's case of finding f is, and the fix that fits it. */
 static void print_detail(const struct mx_result *r, enum mx_finding f, const char *spf)
 {
@@ -117,6 +171,8 @@ static void print_detail(const struct mx_result *r, enum mx_finding f, const cha
         break;
     }
     default:
+        if (f >= MX_F_MTA_STS_INVALID && f <= MX_F_DANE_PARTIAL)
+            print_policy_note(r, f);
         break;
     }
     printf("          fix: %s\n", fix);
@@ -179,6 +235,7 @@ static void print_one(const struct mx_record *rec, bool color)
                strcmp(src, "organizational") == 0 ? "organizational domain" : "domain");
     print_lines("SMTP", r->smtp_talk);
     print_lines("authoritative servers, asked directly", r->ns_talk);
+    print_policy(r);
     if (prov[0] || sprov[0])
         printf("  providers: exchanges %s; authorized by SPF %s\n", prov[0] ? prov : "-",
                sprov[0] ? sprov : "-");

@@ -90,7 +90,7 @@ static const struct optdef table[] = {
      "start afresh even when OUTPUT holds an interrupted scan (its rows are lost)"},
     {"checks", 0, "LIST", CMD_ALL, K_CUSTOM, 0, 0, 0, 1, "mx,spf,dmarc", set_checks,
      "look-ups to make: mx, spf, dmarc ('mx' alone for MX-only scans); opt-in: smtp, "
-     "consistency"},
+     "consistency, mta-sts (with TLS-RPT), dane (TLSA; AD bit on every query), tlsrpt"},
     {"cache-size", 0, "N", CMD_ALL, K_SIZE, F(cfg.cache_entries), 64, 100000000, 1, "200000",
      NULL, "answers kept in the shared cache"},
     {"cache-max-age", 0, "SEC", CMD_ALL, K_UNS, F(cfg.cache_max_age_s), 0, 604800, 1, "600",
@@ -131,6 +131,18 @@ static const struct optdef table[] = {
      "30000", NULL, "time to wait for the greeting, each reply and the TLS handshake"},
     {"smtp-ca-file", 0, "FILE", CMD_SCAN | CMD_CHECK, K_STR, F(cfg.smtp_ca_file), 0, 0, 1, NULL,
      NULL, "PEM trust store for the exchanges' certificates (default: the system's)"},
+    {"sts-port", 0, "PORT", CMD_SCAN | CMD_CHECK, K_UNS, F(cfg.sts_port), 1, 65535, 1, "443",
+     NULL, "port of the MTA-STS policy fetch (labs; URL, Host and certificate name unchanged)"},
+    {"sts-rate", 0, "N", CMD_SCAN | CMD_CHECK, K_DBL, F(cfg.sts_rate), 0, 10000, 1, "20", NULL,
+     "new MTA-STS policy fetches per second (one per policy host per scan)"},
+    {"sts-max-fetches", 0, "N", CMD_SCAN | CMD_CHECK, K_UNS, F(cfg.sts_max_fetches), 1, 4096, 1,
+     "32", NULL, "MTA-STS policy fetches at a time"},
+    {"sts-connect-timeout", 0, "MS", CMD_SCAN | CMD_CHECK, K_UNS, F(cfg.sts_connect_ms), 100,
+     120000, 1, "10000", NULL, "time to wait for a policy host's TCP and TLS connection"},
+    {"sts-timeout", 0, "MS", CMD_SCAN | CMD_CHECK, K_UNS, F(cfg.sts_timeout_ms), 100, 600000, 1,
+     "20000", NULL, "time a whole policy fetch may take"},
+    {"sts-ca-file", 0, "FILE", CMD_SCAN | CMD_CHECK, K_STR, F(cfg.sts_ca_file), 0, 0, 1, NULL,
+     NULL, "PEM trust store for the policy hosts' certificates (default: the system's)"},
     {"auth-qps", 0, "N", CMD_SCAN | CMD_CHECK, K_DBL, F(cfg.auth_qps), 0, 10000, 1, "10", NULL,
      "with --checks ...,consistency: queries per second to one authoritative server address"},
     {"auth-global-qps", 0, "N", CMD_SCAN | CMD_CHECK, K_DBL, F(cfg.auth_global_qps), 0, 100000,
@@ -350,46 +362,50 @@ static bool set_allow(struct mx_opts *o, const struct optdef *d, const char *arg
     return mx_allowlist_parse(&o->cfg.allow, arg, why, whylen) == MX_OK;
 }
 
+/* The words of --checks and the checks each adds. */
+static const struct {
+    const char *word;
+    unsigned bits;
+} check_words[] = {
+    {"mx", MX_CHECK_MX},
+    {"spf", MX_CHECK_SPF},
+    {"dmarc", MX_CHECK_DMARC},
+    {"default", MX_CHECK_DEFAULT},
+    {"all", MX_CHECK_DEFAULT},
+    {"smtp", MX_CHECK_SMTP},
+    {"consistency", MX_CHECK_CONSISTENCY},
+    {"mta-sts", MX_CHECK_MTA_STS | MX_CHECK_TLSRPT},
+    {"dane", MX_CHECK_DANE | MX_CHECK_TLSRPT},
+    {"tlsrpt", MX_CHECK_TLSRPT},
+};
+
 static bool set_checks(struct mx_opts *o, const struct optdef *d, const char *arg, char *why,
                        size_t whylen)
 {
     (void)d;
-    static const char *const optin[] = {"dane", "mta-sts", "tlsrpt"};
+    static const char want[] =
+        "want a list of mx, spf, dmarc, smtp, consistency, mta-sts, dane, tlsrpt";
     unsigned c = 0;
     char buf[128];
     snprintf(buf, sizeof buf, "%s", arg);
     char *save = NULL;
     for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (!strcmp(t, "mx"))
-            c |= MX_CHECK_MX;
-        else if (!strcmp(t, "spf"))
-            c |= MX_CHECK_SPF;
-        else if (!strcmp(t, "dmarc"))
-            c |= MX_CHECK_DMARC;
-        else if (!strcmp(t, "default") || !strcmp(t, "all"))
-            c |= MX_CHECK_DEFAULT;
-        else if (!strcmp(t, "smtp"))
-            c |= MX_CHECK_SMTP;
-        else if (!strcmp(t, "consistency"))
-            c |= MX_CHECK_CONSISTENCY;
-        else {
-            for (size_t i = 0; i < sizeof optin / sizeof optin[0]; i++)
-                if (!strcmp(t, optin[i])) {
-                    snprintf(why, whylen, "'%s' (an opt-in check of SPEC 1.7) is not in this "
-                                          "version; want mx, spf, dmarc, smtp, consistency",
-                             t);
-                    return false;
-                }
-            snprintf(why, whylen,
-                     "unknown check '%s'; want a list of mx, spf, dmarc, smtp, consistency", t);
-            return false;
+        size_t i = 0, n = sizeof check_words / sizeof check_words[0];
+        while (i < n && strcmp(t, check_words[i].word) != 0)
+            i++;
+        if (i < n) {
+            c |= check_words[i].bits;
+            continue;
         }
+        snprintf(why, whylen, "unknown check '%s'; %s", t, want);
+        return false;
     }
     if (!c) {
-        snprintf(why, whylen, "want a list of mx, spf, dmarc");
+        snprintf(why, whylen, "%s", want);
         return false;
     }
     o->cfg.checks = c | MX_CHECK_MX; /* the MX query is the row's status */
+    o->cfg.dns_ad = (c & MX_CHECK_DANE) != 0; /* DANE reads the AD bit of every answer */
     return true;
 }
 

@@ -306,7 +306,10 @@ static void send_query(struct worker *w, struct mx_centry *e)
     unsigned char buf[512];
     uint16_t id = w->next_id++;
     e->attempt++;
-    size_t len = mx_dns_build_query(buf, sizeof buf, id, e->name, e->qtype, 1232);
+    /* With DANE every query asks for the AD bit (RFC 6840 5.7): answers are
+     * cached and shared, so an exchange's addresses must carry it too. */
+    size_t len = mx_dns_build_query_flags(buf, sizeof buf, id, e->name, e->qtype, 1232,
+                                          w->eng->cfg->dns_ad ? MX_DNSQ_AD : 0);
     if (len == 0) {
         complete_failure(w, e, MX_RC_FORMERR);
         return;
@@ -522,6 +525,14 @@ static const char *qtype_name(uint16_t t)
         return "TXT";
     case MX_T_AAAA:
         return "AAAA";
+    case MX_T_PTR:
+        return "PTR";
+    case MX_T_TLSA:
+        return "TLSA";
+    case MX_QT_SMTP:
+        return "SMTP probe";
+    case MX_QT_MTA_STS:
+        return "MTA-STS fetch";
     default:
         return "?";
     }

@@ -147,13 +147,12 @@ enum mx_tlsrpt mx_tlsrpt_parse(const char *txt, size_t len, struct mx_tlsrpt_rec
     if (!rua)
         return MX_TLSRPT_NO_RUA;
     enum mx_tlsrpt r = rua_check(rua->value, rua->vlen, out);
-    if (r == MX_TLSRPT_OK) {
-        size_t n = rua->vlen < sizeof out->rua - 1 ? rua->vlen : sizeof out->rua - 1;
-        memcpy(out->rua, rua->value, n);
-        out->rua[n] = '\0';
-    } else {
+    /* kept whatever the verdict: a bad URI is what a report shows */
+    size_t n = rua->vlen < sizeof out->rua - 1 ? rua->vlen : sizeof out->rua - 1;
+    memcpy(out->rua, rua->value, n);
+    out->rua[n] = '\0';
+    if (r != MX_TLSRPT_OK)
         out->n_mailto = out->n_https = 0;
-    }
     return r;
 }
 

@@ -141,6 +141,14 @@ static uint64_t hash_options(const struct mx_config *cfg)
                      jsonl ? "jsonl" : "csv",
                      cfg->providers_path ? cfg->providers_path : "default",
                      cfg->smtp_rcpt && (cfg->checks & MX_CHECK_SMTP) ? " rcpt" : "", auth);
+    /* where MTA-STS policies come from and what they are checked against */
+    if ((cfg->checks & MX_CHECK_MTA_STS) && n > 0 && (size_t)n < sizeof opt)
+        n += snprintf(opt + n, sizeof opt - (size_t)n, " sts=%u,%s", cfg->sts_port,
+                      cfg->sts_ca_file ? cfg->sts_ca_file : "system");
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= sizeof opt)
+        n = (int)sizeof opt - 1;
     uint64_t h = mx_fnv1a(MX_FNV1A_INIT, opt, (size_t)n);
     h = mx_fnv1a(h, &cfg->allow.n, sizeof cfg->allow.n);
     for (size_t i = 0; i < cfg->allow.n; i++) {

@@ -42,6 +42,15 @@ void mx_tally_row_from_result(struct mx_tally_row *tr, const struct mx_result *r
     tr->values[MX_VC_DMARC_SOURCE] = r->dmarc_source;
     tr->input_hash = mx_tally_input_hash(ri->input_file);
     tr->overflow = r->overflow;
+    size_t ml;
+    const char *mode = mx_result_col(r, MX_COL_MTA_STS_MODE, &ml);
+    char buf[16];
+    tr->sts_state = MX_STS_STATE_COUNT;
+    if (ml > 0 && ml < sizeof buf) {
+        memcpy(buf, mode, ml);
+        buf[ml] = 0;
+        tr->sts_state = (uint8_t)mx_sts_state_from_name(buf);
+    }
 }
 
 /* Provider ids of a ';' list of names (ids are unique per name). */
@@ -107,6 +116,8 @@ void mx_tally_row_from_fields(struct mx_tally_row *tr, const struct mx_providers
         (uint8_t)mx_value_from_text(MX_VC_DMARC_SOURCE, field[MX_COL_DMARC_SOURCE]);
     tr->input_hash = mx_tally_input_hash(field[MX_COL_INPUT_FILE]);
     tr->overflow = false;
+    /* "" (the check was off) is no state: nothing is counted */
+    tr->sts_state = (uint8_t)mx_sts_state_from_name(field[MX_COL_MTA_STS_MODE]);
 }
 
 /* ---- adding up ---- */
@@ -166,6 +177,8 @@ void mx_tally_add(struct mx_tally *t, const struct mx_tally_row *tr)
     count_input(t, tr->input_hash);
     if (tr->overflow)
         t->overflow_rows++;
+    if (tr->sts_state < MX_STS_STATE_COUNT)
+        t->sts_mode[tr->sts_state]++;
 }
 
 /* ---- JSON ---- */
@@ -402,10 +415,15 @@ static json_t *config(struct jb *b, const struct mx_config *cfg)
         if (json_array_append_new(res, text(s)) != 0)
             b->ok = false;
     }
-    char checks[32], shard[32];
-    snprintf(checks, sizeof checks, "%s%s%s", cfg->checks & MX_CHECK_MX ? "mx" : "",
+    char checks[64], shard[32];
+    snprintf(checks, sizeof checks, "%s%s%s%s%s%s%s%s", cfg->checks & MX_CHECK_MX ? "mx" : "",
              cfg->checks & MX_CHECK_SPF ? ",spf" : "",
-             cfg->checks & MX_CHECK_DMARC ? ",dmarc" : "");
+             cfg->checks & MX_CHECK_DMARC ? ",dmarc" : "",
+             cfg->checks & MX_CHECK_SMTP ? ",smtp" : "",
+             cfg->checks & MX_CHECK_CONSISTENCY ? ",consistency" : "",
+             cfg->checks & MX_CHECK_MTA_STS ? ",mta-sts" : "",
+             cfg->checks & MX_CHECK_DANE ? ",dane" : "",
+             cfg->checks & MX_CHECK_TLSRPT ? ",tlsrpt" : "");
     snprintf(shard, sizeof shard, "%u/%u", cfg->shard_index + 1, cfg->shard_count);
     put(b, o, "resolvers", res);
     put(b, o, "rate", uint_(cfg->rate));
@@ -451,6 +469,11 @@ static json_t *stats_object(struct jb *b, const struct mx_tally *t, const struct
     put(b, o, "severity", sev);
     for (unsigned c = 0; c < MX_VC_COUNT; c++)
         put(b, o, mx_valcol_header((enum mx_valcol)c), values(b, t, (enum mx_valcol)c));
+    /* rows per MTA-STS state; all zero when the mta-sts check was off */
+    json_t *sts = json_object();
+    for (unsigned i = 0; i < MX_STS_STATE_COUNT; i++)
+        put(b, sts, mx_sts_state_name((enum mx_sts_state)i), uint_(t->sts_mode[i]));
+    put(b, o, "mta_sts_mode", sts);
     put(b, o, "providers", providers(b, t->providers, ri->providers));
     put(b, o, "spf_providers", providers(b, t->spf_providers, ri->providers));
     put(b, o, "provider_findings", provider_findings(b, t, ri->providers));
@@ -517,6 +540,12 @@ void mx_stats_write_summary(FILE *f, const struct mx_tally *t, const struct mx_r
                 n ? 100.0 * (double)t->findings[i] / (double)n : 0.0,
                 t->accepting ? 100.0 * (double)t->findings_accepting[i] / (double)t->accepting
                              : 0.0);
+    }
+    if (ri->cfg->checks & MX_CHECK_MTA_STS) {
+        fprintf(f, "  MTA-STS:");
+        for (unsigned i = 0; i < MX_STS_STATE_COUNT; i++)
+            fprintf(f, " %s=%" PRIu64, mx_sts_state_name((enum mx_sts_state)i), t->sts_mode[i]);
+        fprintf(f, "\n");
     }
     const struct mx_counters *c = ri->counters;
     fprintf(f, "  queries: %" PRIu64 " sent, %" PRIu64 " answered, %" PRIu64 " retried, %" PRIu64

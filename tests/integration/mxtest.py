@@ -206,6 +206,26 @@ def read_env(path):
     return env
 
 
+def policy_lab_run(source, workdir, net, body):
+    """Starts the policy lab (scripts/lab.d/policy-lab) in workdir on NET
+    (127.X.Y), calls body(env) with its lab.env and stops the lab whatever
+    happens. Returns body's status; 77 when the lab cannot run here (a
+    package cannot be installed, or no root), 1 when it did not start."""
+    lab = os.path.join(source, "scripts", "lab.d", "policy-lab")
+    p = subprocess.run([lab, "start", workdir, "--net", net], text=True)
+    if p.returncode == 3:
+        print("SKIP: the policy lab cannot run here (packages or root missing)")
+        return 77
+    if p.returncode != 0:
+        print("FAIL: policy-lab start exited %d" % p.returncode)
+        subprocess.run([lab, "stop", workdir])
+        return 1
+    try:
+        return body(read_env(os.path.join(workdir, "lab.env")))
+    finally:
+        subprocess.run([lab, "stop", workdir])
+
+
 def lab_script(*args, check=True, timeout=900):
     """Runs scripts/lab ARGS; returns the CompletedProcess (text output)."""
     r = subprocess.run([os.path.join(SOURCE, "scripts", "lab")] + [str(a) for a in args],

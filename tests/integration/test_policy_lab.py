@@ -22,6 +22,9 @@ import re
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mxtest  # noqa: E402
+
 FAILS = []
 
 
@@ -48,6 +51,57 @@ def compare(truth, got):
                 check(g.get(k) == v, "%s: %s: want %r, got %r" % (d, k, v, g.get(k)))
 
 
+def run_lab(a, env):
+    """policy_cli over every case of the running lab (env: its lab.env)."""
+    names = [l.strip() for l in open(env["POLICY_NAMES"]) if l.strip()]
+    truth = json.load(open(env["POLICY_TRUTH"]))
+    cmd = [a.cli, "--resolver", env["POLICY_RESOLVER"], "--allow", env["POLICY_ALLOW"],
+           "--https-ca", env["POLICY_HTTPS_CA"], "--https-port", env["POLICY_HTTPS_PORT"],
+           "--smtp-ca", env["POLICY_SMTP_CA"], "--ehlo", "probe.lab.test"]
+    # every case, then one repeated: its policy must come from the cache
+    stdin = "\n".join(names + ["sts-enforce.lab.test"]) + "\n"
+    r = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=300)
+    sys.stderr.write(r.stderr)
+    check(r.returncode == 0, "policy_cli exited %d" % r.returncode)
+    lines = [json.loads(l) for l in r.stdout.splitlines()]
+    check(len(lines) == len(names) + 1, "%d lines for %d names" % (len(lines), len(names) + 1))
+    got = {}
+    for g in lines[:len(names)]:
+        got[g["domain"]] = g
+    compare(truth, got)
+    print("%d cases compared with the ground truth" % len(truth))
+    # the AD bit, straight from the resolver's answers
+    ex = {x["name"]: x for g in lines for x in g["exchanges"]}
+    check(ex["mx-ok.lab.test"]["addr_ad"] is True, "signed zone: AD set on addresses")
+    check(ex["mx.insec.test"]["addr_ad"] is False, "unsigned delegation: AD clear")
+    check(ex["mx.bogus.test"]["addr_ad"] is True, "bogus zone: the addresses still validate")
+    # one fetch per policy host
+    stats = json.loads([l for l in r.stderr.splitlines() if l.startswith("{")][-1])
+    sts_hosts = len([d for d, t in truth.items() if t.get("sts_fetch", "-") != "-"])
+    check(stats["fetches"] == sts_hosts,
+          "fetches %d, want one per policy host (%d)" % (stats["fetches"], sts_hosts))
+    check(stats["fetch_cached"] == 1, "the repeated domain came from the cache: %r" % stats)
+    check(lines[-1]["sts_fetch"] == "ok" and lines[-1]["sts_mode"] == "enforce",
+          "the cached answer is the policy")
+    # nginx: one GET per host, the redirect not followed, loopback only
+    log = open(os.path.join(a.workdir, "nginx", "access.log")).read().splitlines()
+    # (the two certificate failures end before any HTTP request)
+    http = len([d for d, t in truth.items()
+                if t.get("sts_fetch", "-") not in ("-", "cert_invalid")])
+    check(len(log) == http, "nginx saw %d requests, want %d" % (len(log), http))
+    check(all(l.startswith("127.") for l in log), "nginx clients on loopback only")
+    check(not any("www." in l for l in log), "no request followed the redirect")
+    # Postfix saw the probes from loopback only
+    for n in range(1, 11):
+        ml = os.path.join(env["POLICY_PF"], "pf%d" % n, "maillog")
+        if os.path.exists(ml):
+            for l in open(ml, errors="replace"):
+                m = re.search(r"connect from \S*\[([0-9.]+)\]", l)
+                if m:
+                    check(m.group(1).startswith("127."), "postfix client %s" % m.group(1))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cli", required=True)
@@ -55,68 +109,9 @@ def main():
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--net", default="127.0.30")
     a = ap.parse_args()
-    lab = os.path.join(a.source, "scripts", "lab.d", "policy-lab")
-    p = subprocess.run([lab, "start", a.workdir, "--net", a.net], text=True)
-    if p.returncode == 3:
-        print("SKIP: the policy lab cannot run here (packages or root missing)")
-        return 77
-    if p.returncode != 0:
-        print("FAIL: policy-lab start exited %d" % p.returncode)
-        subprocess.run([lab, "stop", a.workdir])
-        return 1
-    try:
-        env = {}
-        for line in open(os.path.join(a.workdir, "lab.env")):
-            k, _, v = line.strip().partition("=")
-            env[k] = v
-        names = [l.strip() for l in open(env["POLICY_NAMES"]) if l.strip()]
-        truth = json.load(open(env["POLICY_TRUTH"]))
-        cmd = [a.cli, "--resolver", env["POLICY_RESOLVER"], "--allow", env["POLICY_ALLOW"],
-               "--https-ca", env["POLICY_HTTPS_CA"], "--https-port", env["POLICY_HTTPS_PORT"],
-               "--smtp-ca", env["POLICY_SMTP_CA"], "--ehlo", "probe.lab.test"]
-        # every case, then one repeated: its policy must come from the cache
-        stdin = "\n".join(names + ["sts-enforce.lab.test"]) + "\n"
-        r = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=300)
-        sys.stderr.write(r.stderr)
-        check(r.returncode == 0, "policy_cli exited %d" % r.returncode)
-        lines = [json.loads(l) for l in r.stdout.splitlines()]
-        check(len(lines) == len(names) + 1, "%d lines for %d names" % (len(lines), len(names) + 1))
-        got = {}
-        for g in lines[:len(names)]:
-            got[g["domain"]] = g
-        compare(truth, got)
-        print("%d cases compared with the ground truth" % len(truth))
-        # the AD bit, straight from the resolver's answers
-        ex = {x["name"]: x for g in lines for x in g["exchanges"]}
-        check(ex["mx-ok.lab.test"]["addr_ad"] is True, "signed zone: AD set on addresses")
-        check(ex["mx.insec.test"]["addr_ad"] is False, "unsigned delegation: AD clear")
-        check(ex["mx.bogus.test"]["addr_ad"] is True, "bogus zone: the addresses still validate")
-        # one fetch per policy host
-        stats = json.loads([l for l in r.stderr.splitlines() if l.startswith("{")][-1])
-        sts_hosts = len([d for d, t in truth.items() if t.get("sts_fetch", "-") != "-"])
-        check(stats["fetches"] == sts_hosts,
-              "fetches %d, want one per policy host (%d)" % (stats["fetches"], sts_hosts))
-        check(stats["fetch_cached"] == 1, "the repeated domain came from the cache: %r" % stats)
-        check(lines[-1]["sts_fetch"] == "ok" and lines[-1]["sts_mode"] == "enforce",
-              "the cached answer is the policy")
-        # nginx: one GET per host, the redirect not followed, loopback only
-        log = open(os.path.join(a.workdir, "nginx", "access.log")).read().splitlines()
-        # (the two certificate failures end before any HTTP request)
-        http = len([d for d, t in truth.items()
-                    if t.get("sts_fetch", "-") not in ("-", "cert_invalid")])
-        check(len(log) == http, "nginx saw %d requests, want %d" % (len(log), http))
-        check(all(l.startswith("127.") for l in log), "nginx clients on loopback only")
-        check(not any("www." in l for l in log), "no request followed the redirect")
-        # Postfix saw the probes from loopback only
-        for n in range(1, 11):
-            ml = os.path.join(env["POLICY_PF"], "pf%d" % n, "maillog")
-            if os.path.exists(ml):
-                for l in open(ml, errors="replace"):
-                    m = re.search(r"connect from \S*\[([0-9.]+)\]", l)
-                    if m:
-                        check(m.group(1).startswith("127."), "postfix client %s" % m.group(1))
-    finally:
-        subprocess.run([lab, "stop", a.workdir])
+    rc = mxtest.policy_lab_run(a.source, a.workdir, a.net, lambda env: run_lab(a, env))
+    if rc:
+        return rc
     if FAILS:
         print("%d failures" % len(FAILS))
         return 1

@@ -5,10 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ctype.h>
 #include <strings.h>
 
 struct entry {
-    char name[300];
+    char name[1024];
     uint16_t type;      /* 0 = any (for !NXDOMAIN) */
     struct mx_answer *a;
     bool asked;
@@ -32,6 +33,8 @@ static uint16_t type_of(const char *t)
         return MX_T_TXT;
     if (!strcasecmp(t, "PTR"))
         return MX_T_PTR;
+    if (!strcasecmp(t, "TLSA"))
+        return MX_T_TLSA;
     if (!strcmp(t, "*"))
         return 0;
     cr_assert_fail("fake_dns: unknown type %s", t);
@@ -81,6 +84,29 @@ static void unescape_name(char *name)
     memcpy(name, out, o + 1);
 }
 
+/* "U S M HEX" or a bare "HEX" (the whole rdata). */
+static void add_tlsa(struct entry *e, const char *text)
+{
+    unsigned char rd[4096];
+    size_t n = 0;
+    unsigned u, s, m;
+    int used = 0;
+    if (sscanf(text, "%u %u %u %n", &u, &s, &m, &used) == 3 && used > 0) {
+        rd[n++] = (unsigned char)u;
+        rd[n++] = (unsigned char)s;
+        rd[n++] = (unsigned char)m;
+        text += used;
+    }
+    for (; text[0] && text[1] && n < sizeof rd; text += 2) {
+        unsigned byte;
+        cr_assert(isxdigit((unsigned char)text[0]) && isxdigit((unsigned char)text[1]) &&
+                      sscanf(text, "%2x", &byte) == 1,
+                  "fake_dns: bad TLSA hex %s", text);
+        rd[n++] = (unsigned char)byte;
+    }
+    cr_assert(mx_answer_add_raw(&e->a, rd, n));
+}
+
 static void add_line(struct fake_dns *d, char *line)
 {
     char *save = NULL;
@@ -91,7 +117,8 @@ static void add_line(struct fake_dns *d, char *line)
     cr_assert(type, "fake_dns: no type in line for %s", name);
     uint16_t t = type_of(type);
     uint32_t ttl = 3600;
-    bool cname = false;
+    bool cname = false, ad = false;
+    char cname_target[300] = "";
     char *rest = save;
     for (;;) {
         while (rest && (*rest == ' ' || *rest == '\t'))
@@ -103,6 +130,17 @@ static void add_line(struct fake_dns *d, char *line)
         if (rest && strncmp(rest, "cname", 5) == 0 && (rest[5] == ' ' || rest[5] == 0)) {
             cname = true;
             rest += 5;
+            continue;
+        }
+        if (rest && strncmp(rest, "ad", 2) == 0 && (rest[2] == ' ' || rest[2] == 0)) {
+            ad = true;
+            rest += 2;
+            continue;
+        }
+        if (rest && strncmp(rest, "target=", 7) == 0) {
+            size_t tl = strcspn(rest + 7, " \t");
+            snprintf(cname_target, sizeof cname_target, "%.*s", (int)tl, rest + 7);
+            rest += 7 + tl;
             continue;
         }
         break;
@@ -131,6 +169,9 @@ static void add_line(struct fake_dns *d, char *line)
         free(e->a);
         e->a = mx_answer_new(rc, t, ttl, cname);
         e->a->truncated = !strcmp(rest, "!TOOBIG"); /* records too large to keep */
+        e->a->ad = ad;
+        if (cname_target[0])
+            cr_assert(mx_answer_set_target(&e->a, cname_target));
         return;
     }
     struct entry *e = find(d, name, t);
@@ -140,6 +181,9 @@ static void add_line(struct fake_dns *d, char *line)
     }
     e->a->ttl = ttl;
     e->a->cname = e->a->cname || cname;
+    e->a->ad = e->a->ad || ad;
+    if (cname_target[0])
+        cr_assert(mx_answer_set_target(&e->a, cname_target));
     if (t == MX_T_MX) {
         char *end;
         unsigned long pref = strtoul(rest, &end, 10);
@@ -167,6 +211,8 @@ static void add_line(struct fake_dns *d, char *line)
             if (*c >= 'A' && *c <= 'Z')
                 *c = (char)(*c + 32); /* as the wire reader gives names */
         cr_assert(mx_answer_add_ptr(&e->a, target));
+    } else if (t == MX_T_TLSA) {
+        add_tlsa(e, rest);
     }
 }
 
@@ -195,6 +241,17 @@ void fake_dns_free(struct fake_dns *d)
         free(d->e[i].a);
     free(d->e);
     free(d);
+}
+
+void fake_dns_add_blob(struct fake_dns *d, const char *key, uint16_t qtype, const void *data,
+                       size_t len)
+{
+    struct entry *e = find(d, key, qtype);
+    if (!e)
+        e = add_entry(d, key, qtype);
+    free(e->a);
+    e->a = mx_answer_blob(qtype, data, len);
+    cr_assert(e->a);
 }
 
 void fake_dns_set_lazy(struct fake_dns *d, bool lazy)

@@ -1,11 +1,16 @@
 /* A table-driven stand-in for the DNS, for unit tests of the analysis code.
  *
  * Lines of text, one record or outcome each:
- *   NAME TYPE [ttl=N] [cname] DATA   TYPE is MX, A, AAAA, TXT or PTR
+ *   NAME TYPE [ttl=N] [cname] [ad] [target=NAME] DATA
+ *                                    TYPE is MX, A, AAAA, TXT, PTR or TLSA
  *     MX:   "example.test MX 10 mx1.example.test"   ("." or "" exchange: the root)
  *     A:    "mx1.example.test A 192.0.2.1"
  *     TXT:  "example.test TXT v=spf1 -all"            (rest of the line, verbatim)
  *     PTR:  "1.2.0.192.in-addr.arpa PTR mx1.example.test"
+ *     TLSA: "_25._tcp.mx1.example.test TLSA ad 3 1 1 ABCD..." (usage, selector,
+ *           matching type, data in hex; a bare hex string is the whole rdata)
+ *   "ad" sets the answer's AD bit (validated), "target=NAME" its
+ *   CNAME-expanded name (mx_answer_target).
  *   NAME TYPE !RCODE                  !NXDOMAIN !SERVFAIL !REFUSED !TIMEOUT !NODATA
  *                                     !TOOBIG (NOERROR, records too large to keep)
  *   NAME * !NXDOMAIN                  the name does not exist (any type)
@@ -31,6 +36,10 @@ struct fake_dns;
 struct fake_dns *fake_dns_new(const char *zone_text);
 void fake_dns_add(struct fake_dns *d, const char *zone_text);
 void fake_dns_free(struct fake_dns *d);
+/* A blob answer (engine providers: SMTP probe results, policy fetches) for
+ * the key name and qtype; data is copied. */
+void fake_dns_add_blob(struct fake_dns *d, const char *key, uint16_t qtype, const void *data,
+                       size_t len);
 void fake_dns_set_lazy(struct fake_dns *d, bool lazy);
 struct mx_oracle fake_dns_oracle(struct fake_dns *d);
 /* How many distinct (name, type) pairs were asked, and whether one was. */

@@ -153,12 +153,46 @@ Test(opts, checks_lists)
         {"mx,dmarc", MX_CHECK_MX | MX_CHECK_DMARC},
         {"all", MX_CHECK_DEFAULT},
         {"dmarc,spf", MX_CHECK_DEFAULT},
+        {"mx,mta-sts", MX_CHECK_MX | MX_CHECK_MTA_STS | MX_CHECK_TLSRPT},
+        {"dane", MX_CHECK_MX | MX_CHECK_DANE | MX_CHECK_TLSRPT},
+        {"mx,tlsrpt", MX_CHECK_MX | MX_CHECK_TLSRPT},
+        {"mx,consistency,dane", MX_CHECK_MX | MX_CHECK_CONSISTENCY | MX_CHECK_DANE | MX_CHECK_TLSRPT},
+        {"default,smtp,mta-sts,dane",
+         MX_CHECK_DEFAULT | MX_CHECK_SMTP | MX_CHECK_MTA_STS | MX_CHECK_DANE | MX_CHECK_TLSRPT},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cr_assert_eq(parse(ARGS("-r", "127.0.0.1", "-o", "x", "--checks", cases[i].arg, "in")), 0);
         cr_expect_eq(O.cfg.checks, cases[i].want, "--checks %s", cases[i].arg);
+        /* DANE reads the AD bit: every query of such a scan asks for it */
+        cr_expect_eq(O.cfg.dns_ad, (cases[i].want & MX_CHECK_DANE) != 0, "--checks %s",
+                     cases[i].arg);
         done();
     }
+}
+
+Test(opts, sts_options)
+{
+    cr_assert_eq(parse(ARGS("-r", "127.0.0.1", "-o", "x", "in")), 0);
+    cr_expect_eq(O.cfg.sts_port, 443);
+    cr_expect_eq(O.cfg.sts_timeout_ms, 20000);
+    cr_expect_eq(O.cfg.sts_connect_ms, 10000);
+    cr_expect_eq(O.cfg.sts_max_fetches, 32);
+    cr_expect(O.cfg.sts_rate == 20.0);
+    cr_expect_null(O.cfg.sts_ca_file);
+    done();
+    cr_assert_eq(parse(ARGS("-r", "127.0.0.1", "-o", "x", "--checks", "mx,mta-sts", "--sts-port",
+                            "8443", "--sts-ca-file", "ca.pem", "--sts-rate", "2.5",
+                            "--sts-timeout", "5000", "in")),
+                 0);
+    cr_expect_eq(O.cfg.sts_port, 8443);
+    cr_expect_str_eq(O.cfg.sts_ca_file, "ca.pem");
+    cr_expect(O.cfg.sts_rate == 2.5);
+    cr_expect_eq(O.cfg.sts_timeout_ms, 5000);
+    done();
+    cr_expect_eq(parse(ARGS("-r", "127.0.0.1", "-o", "x", "--sts-port", "0", "in")), 2);
+    done();
+    cr_expect_eq(parse(ARGS("-r", "127.0.0.1", "-o", "x", "--checks", "mx,mta-sts,bogus", "in")), 2);
+    done();
 }
 
 Test(opts, usage_errors_exit_2)

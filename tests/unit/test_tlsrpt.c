@@ -67,6 +67,10 @@ Test(tlsrpt, invalid)
         cr_expect_eq(got, cases[i].want, "%s: %s, want %s", cases[i].s, mx_tlsrpt_name(got),
                      mx_tlsrpt_name(cases[i].want));
     }
+    /* a bad URI is kept as published (the scan shows it), its counts are not */
+    cr_expect_eq(one("v=TLSRPTv1; rua=http://r.example.net/"), MX_TLSRPT_BAD_SCHEME);
+    cr_expect_str_eq(R.rua, "http://r.example.net/");
+    cr_expect_eq(R.n_mailto + R.n_https, 0u);
 }
 
 Test(tlsrpt, record_set)
