@@ -115,11 +115,13 @@ void mx_result_reset(struct mx_result *r)
     r->mx_cut = false;
     r->nmx = r->nhosts = 0;
     r->used = 0;
-    r->spf_problem[0] = 0;
-    r->spf_cover[0] = 0;
-    r->smtp_talk[0] = 0;
-    r->ns_talk[0] = 0;
-    r->policy_notes[0] = 0;
+    if (r->explain) {
+        r->explain->spf_problem[0] = 0;
+        r->explain->spf_cover[0] = 0;
+        r->explain->smtp_talk[0] = 0;
+        r->explain->ns_talk[0] = 0;
+        r->explain->policy_notes[0] = 0;
+    }
     memset(r->col_off, 0, sizeof r->col_off);
     memset(r->col_len, 0, sizeof r->col_len);
 }

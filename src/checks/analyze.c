@@ -57,9 +57,11 @@ static void spf_columns(const struct mx_spf_info *spf, struct mx_result *res)
 static void note_uncovered(struct mx_result *res, const char *ex, const struct mx_ip *ip,
                            enum mx_spf_result r, const struct mx_spf_trace *t)
 {
+    if (!res->explain)
+        return;
     char a[64];
     mx_ip_format(ip, a, sizeof a);
-    snprintf(res->spf_cover, sizeof res->spf_cover, "%s %s gets %s from check_host (%s%s)", ex,
+    snprintf(res->explain->spf_cover, sizeof res->explain->spf_cover, "%s %s gets %s from check_host (%s%s)", ex,
              a, mx_spf_result_name(r), t->term[0] ? "decided by " : "no term matched",
              t->term);
 }
@@ -234,8 +236,9 @@ bool mx_analyze(const struct mx_analyze_cfg *cfg, const char *domain, struct mx_
         } else {
             res->findings |= spf.findings & ~MX_FBIT(MX_F_SPF_MX_NOT_COVERED);
             spf_columns(&spf, res);
-            if (spf.error[0])
-                snprintf(res->spf_problem, sizeof res->spf_problem, "%s", spf.error);
+            if (spf.error[0] && res->explain)
+                snprintf(res->explain->spf_problem, sizeof res->explain->spf_problem, "%s",
+                         spf.error);
             if (spf.parsed && spf.nrecords == 1 && !set.implicit &&
                 !check_coverage(o, domain, &set, res))
                 done = false;

@@ -29,7 +29,8 @@ static void verdict_into(const struct mx_cons_work *w, const struct mx_cons_verd
            mx_cons_format_servers(w->ns, v, buf, sizeof buf));
     column(res, MX_COL_NS_MX_SETS, buf, sizeof buf, mx_cons_format_mx_sets(v, buf, sizeof buf));
     column(res, MX_COL_NS_SERIALS, buf, sizeof buf, mx_cons_format_serials(v, buf, sizeof buf));
-    mx_cons_format_detail(w->ns, v, res->ns_talk, sizeof res->ns_talk);
+    if (res->explain)
+        mx_cons_format_detail(w->ns, v, res->explain->ns_talk, sizeof res->explain->ns_talk);
 }
 
 bool mx_checks_consistency(const char *domain, struct mx_oracle *o, struct mx_result *res)

@@ -386,6 +386,8 @@ bool mx_checks_policy(const struct mx_analyze_cfg *cfg, const char *domain, stru
         rpt_columns(&f, res);
     mx_findings_t found = mx_policy_findings(&f);
     res->findings |= found;
-    mx_policy_notes(&f, found, res->policy_notes, sizeof res->policy_notes);
+    if (res->explain)
+        mx_policy_notes(&f, found, res->explain->policy_notes,
+                        sizeof res->explain->policy_notes);
     return true;
 }

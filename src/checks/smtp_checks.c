@@ -77,8 +77,10 @@ static void column(struct mx_result *res, const struct mx_smtp_result *r)
 /* One line of the conversation for `mxscan check`. */
 static void talk(struct mx_result *res, const struct mx_smtp_result *r)
 {
-    char ip[64], line[768];
-    size_t n = 0, have = strlen(res->smtp_talk);
+    if (!res->explain)
+        return;
+    char ip[64], line[768], *out = res->explain->smtp_talk;
+    size_t cap = sizeof res->explain->smtp_talk, n = 0, have = strlen(out);
     mx_ip_format(&r->addr, ip, sizeof ip);
     n += (size_t)snprintf(line + n, sizeof line - n, "%s %s: connect %s", r->exchange, ip,
                           mx_smtp_conn_name(r->conn));
@@ -99,8 +101,8 @@ static void talk(struct mx_result *res, const struct mx_smtp_result *r)
     if ((r->rcpt_text[0] || r->reply_text[0]) && n < sizeof line)
         n += (size_t)snprintf(line + n, sizeof line - n, " \"%s\"",
                               r->rcpt_text[0] ? r->rcpt_text : r->reply_text);
-    if (have + n + 2 < sizeof res->smtp_talk)
-        snprintf(res->smtp_talk + have, sizeof res->smtp_talk - have, "%s\n", line);
+    if (have + n + 2 < cap)
+        snprintf(out + have, cap - have, "%s\n", line);
 }
 
 const struct mx_smtp_result *mx_smtp_probe_get(const struct mx_analyze_cfg *cfg,

@@ -84,12 +84,12 @@ static bool has_mechanism(const char *spf, const char *mech)
     return false;
 }
 
-/* The note of finding f in r->policy_notes ("label: detail" lines). */
+/* The note of finding f in r->explain->policy_notes ("label: detail" lines). */
 static void print_policy_note(const struct mx_result *r, enum mx_finding f)
 {
     const char *label = mx_finding_label(f);
     size_t ll = strlen(label);
-    for (const char *l = r->policy_notes; *l;) {
+    for (const char *l = r->explain->policy_notes; *l;) {
         const char *e = strchr(l, '\n');
         size_t n = e ? (size_t)(e - l) : strlen(l);
         if (n > ll + 2 && strncmp(l, label, ll) == 0 && l[ll] == ':' && l[ll + 1] == ' ') {
@@ -148,15 +148,15 @@ static void print_detail(const struct mx_result *r, enum mx_finding f, const cha
     case MX_F_SPF_LOOKUP_LIMIT:
     case MX_F_SPF_VOID_LIMIT:
     case MX_F_SPF_MULTIPLE:
-        if (r->spf_problem[0])
-            printf("          here: %s\n", r->spf_problem);
-        if (f == MX_F_SPF_LOOKUP_LIMIT && strncmp(r->spf_problem, "include loop", 12) == 0)
+        if (r->explain->spf_problem[0])
+            printf("          here: %s\n", r->explain->spf_problem);
+        if (f == MX_F_SPF_LOOKUP_LIMIT && strncmp(r->explain->spf_problem, "include loop", 12) == 0)
             fix = "Break the loop: remove the include that leads back to a record already "
                   "on the path.";
         break;
     case MX_F_SPF_MX_NOT_COVERED:
-        if (r->spf_cover[0])
-            printf("          here: %s\n", r->spf_cover);
+        if (r->explain->spf_cover[0])
+            printf("          here: %s\n", r->explain->spf_cover);
         if (has_mechanism(spf, "mx"))
             fix = "The record has an mx mechanism, yet this address does not pass: look at "
                   "the term that decided (an earlier -all, a redirect, a cidr suffix on mx, "
@@ -233,8 +233,8 @@ static void print_one(const struct mx_record *rec, bool color)
     if (dmarc[0])
         printf("  DMARC: %s\n         (policy %s, found at the %s)\n", dmarc, pol[0] ? pol : "-",
                strcmp(src, "organizational") == 0 ? "organizational domain" : "domain");
-    print_lines("SMTP", r->smtp_talk);
-    print_lines("authoritative servers, asked directly", r->ns_talk);
+    print_lines("SMTP", r->explain->smtp_talk);
+    print_lines("authoritative servers, asked directly", r->explain->ns_talk);
     print_policy(r);
     if (prov[0] || sprov[0])
         printf("  providers: exchanges %s; authorized by SPF %s\n", prov[0] ? prov : "-",
@@ -281,7 +281,8 @@ int mx_check_run(const struct mx_opts *o)
     char err[MX_ERRLEN];
     struct mx_providers *prov = NULL;
     struct mx_record *recs = calloc(o->nargs, sizeof *recs);
-    if (!recs)
+    struct mx_explain *explain = calloc(o->nargs, sizeof *explain);
+    if (!recs || !explain)
         goto out;
     if (mx_providers_load(o->cfg.providers_path, &prov, err, sizeof err) != MX_OK) {
         fprintf(stderr, "mxscan: providers: %s\n", err);
@@ -294,6 +295,7 @@ int mx_check_run(const struct mx_opts *o)
     for (size_t i = 0; i < o->nargs; i++) {
         struct mx_record *r = &recs[i];
         r->seq = i;
+        r->res.explain = &explain[i];
         mx_result_reset(&r->res);
         char shown[MX_INPUT_LINE_MAX * 4 + 1];
         r->valid = mx_name_normalize(o->args[i], strlen(o->args[i]), shown, sizeof shown);
@@ -320,6 +322,7 @@ int mx_check_run(const struct mx_opts *o)
     rc = error_seen ? MX_EXIT_FINDINGS : MX_EXIT_OK;
 out:
     free(recs);
+    free(explain);
     mx_providers_destroy(prov);
     return rc;
 }

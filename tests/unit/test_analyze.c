@@ -64,7 +64,7 @@ static struct fake_dns *run(const struct acase *c, bool with_providers, struct m
 
 static void run_table(const struct acase *c, size_t n, bool with_providers)
 {
-    struct mx_result *res = malloc(sizeof *res);
+    struct mx_result *res = calloc(1, sizeof *res);
     cr_assert(res);
     for (size_t i = 0; i < n; i++)
         fake_dns_free(run(&c[i], with_providers, res));
@@ -242,7 +242,7 @@ Test(analyze, provider_mismatch)
 
 Test(analyze, provider_columns)
 {
-    struct mx_result *r = malloc(sizeof *r);
+    struct mx_result *r = calloc(1, sizeof *r);
     cr_assert(r);
     struct fake_dns *d = run(&provider_cases[0], true, r);
     col_eq(r, MX_COL_PROVIDERS, "google", "providers");
@@ -288,7 +288,7 @@ Test(analyze, provider_columns)
 
 Test(analyze, spf_dmarc_columns)
 {
-    struct mx_result *r = malloc(sizeof *r);
+    struct mx_result *r = calloc(1, sizeof *r);
     cr_assert(r);
     struct acase c = {"columns", NULL, 0,
                       SELF_MX DMARC_REJECT "example.test TXT v=spf1 mx -all\n", MX_MAIL_OK, ""};
@@ -357,7 +357,7 @@ Test(analyze, spf_dmarc_columns)
  * query, whatever the checks. */
 Test(analyze, stop_after_domain_failure)
 {
-    struct mx_result *r = malloc(sizeof *r);
+    struct mx_result *r = calloc(1, sizeof *r);
     cr_assert(r);
     static const struct {
         const char *zone;
@@ -390,7 +390,7 @@ Test(analyze, stop_after_domain_failure)
  * DMARC together. */
 Test(analyze, round_trips)
 {
-    struct mx_result *r = malloc(sizeof *r);
+    struct mx_result *r = calloc(1, sizeof *r);
     cr_assert(r);
     struct fake_dns *d =
         fake_dns_new(SELF_MX "example.test MX 20 mx2.example.test\nmx2.example.test A 192.0.2.2\n"
@@ -437,7 +437,7 @@ Test(analyze, round_trips)
  * pure function of the answers). */
 Test(analyze, repeatable)
 {
-    struct mx_result *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    struct mx_result *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
     cr_assert(a && b);
     struct fake_dns *d = fake_dns_new(GOOGLE_MX DMARC_REJECT MS_SPF
                                       "example.test TXT v=spf1 include:spf.protection.outlook.com -all\n");
@@ -460,7 +460,7 @@ Test(analyze, repeatable)
 
 Test(analyze, invalid_row)
 {
-    struct mx_result *r = malloc(sizeof *r);
+    struct mx_result *r = calloc(1, sizeof *r);
     cr_assert(r);
     mx_analyze_invalid("bad..name\\x01", r);
     cr_expect_eq(r->status, MX_RC_INVALID);

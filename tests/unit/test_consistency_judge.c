@@ -446,6 +446,8 @@ Test(judge, scan_analysis_through_the_oracle)
 {
     static struct tab t;
     static struct mx_result res;
+    static struct mx_explain explain;
+    res.explain = &explain;
     memset(&t, 0, sizeof t);
     struct mx_oracle o = {tab_get, &t};
     mx_result_reset(&res);
@@ -472,9 +474,9 @@ Test(judge, scan_analysis_through_the_oracle)
     cr_expect_arr_eq(c, "{10 mx1.a.test}@192.0.2.1", l);
     c = mx_result_col(&res, MX_COL_NS_SERIALS, &l);
     cr_expect_arr_eq(c, "2@192.0.2.1", l);
-    cr_expect(strstr(res.ns_talk, "ns2.a.test 192.0.2.2: lame (not_auth); MX {10 mail.old.test} "
+    cr_expect(strstr(res.explain->ns_talk, "ns2.a.test 192.0.2.2: lame (not_auth); MX {10 mail.old.test} "
                                   "(NOERROR, no AA); SOA serial 1 (NOERROR, no AA)\n") != NULL,
-              "%s", res.ns_talk);
+              "%s", res.explain->ns_talk);
     /* a name that is not a zone apex (NODATA for NS) is not judged */
     mx_result_reset(&res);
     tab_put(&t, "www.a.test", MX_T_NS, mx_answer_new(MX_RC_NOERROR, MX_T_NS, 300, false));
@@ -482,7 +484,7 @@ Test(judge, scan_analysis_through_the_oracle)
     cr_expect_eq(res.findings, 0);
     mx_result_col(&res, MX_COL_NS_SERVERS, &l);
     cr_expect_eq(l, 0);
-    cr_expect_eq(res.ns_talk[0], 0);
+    cr_expect_eq(res.explain->ns_talk[0], 0);
     for (unsigned i = 0; i < t.n; i++)
         free(t.e[i].ans);
 }

@@ -39,7 +39,7 @@ static struct mx_analyze_cfg mx_cfg(bool allow)
 
 static void run_case(const struct ccase *c)
 {
-    struct mx_result *res = malloc(sizeof *res);
+    struct mx_result *res = calloc(1, sizeof *res);
     cr_assert(res);
     struct fake_dns *d = fake_dns_new(c->zone);
     struct mx_analyze_cfg cfg = mx_cfg(!c->no_allow);
@@ -372,7 +372,7 @@ static void analyze_zone(const char *zone, const char *domain, bool allow, struc
 Test(mx_checks, columns)
 {
     init_allow();
-    struct mx_result *r = malloc(sizeof *r);
+    struct mx_result *r = calloc(1, sizeof *r);
     cr_assert(r);
 
     analyze_zone("example.test MX ttl=300 10 mx1.example.test\n"
@@ -425,7 +425,7 @@ Test(mx_checks, columns)
 Test(mx_checks, lookups_asked)
 {
     init_allow();
-    struct mx_result *r = malloc(sizeof *r);
+    struct mx_result *r = calloc(1, sizeof *r);
     struct fake_dns *d;
     cr_assert(r);
 
@@ -464,7 +464,7 @@ Test(mx_checks, lookups_asked)
 Test(mx_checks, round_trips)
 {
     init_allow();
-    struct mx_result *r = malloc(sizeof *r);
+    struct mx_result *r = calloc(1, sizeof *r);
     cr_assert(r);
     struct fake_dns *d = fake_dns_new(TWO_OK "example.test MX 30 mx3.example.test\n");
     struct mx_oracle o = fake_dns_oracle(d);
@@ -520,7 +520,7 @@ static const struct mx_answer *one_get(void *ud, const char *name, uint16_t qtyp
 Test(mx_checks, formerr_is_servfail)
 {
     init_allow();
-    struct mx_result *r = malloc(sizeof *r);
+    struct mx_result *r = calloc(1, sizeof *r);
     cr_assert(r);
     enum mx_rc rcs[] = {MX_RC_FORMERR, MX_RC_OTHER};
     for (size_t i = 0; i < 2; i++) {
@@ -545,7 +545,7 @@ Test(mx_checks, many_exchanges)
     init_allow();
     size_t cap = 64 * 1024;
     char *zone = malloc(cap);
-    struct mx_result *r = malloc(sizeof *r);
+    struct mx_result *r = calloc(1, sizeof *r);
     cr_assert(zone && r);
     size_t used = 0;
     for (int i = 0; i < MX_EXCHANGES_MAX + 6; i++)

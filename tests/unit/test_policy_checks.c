@@ -393,6 +393,8 @@ static void col_eq(const struct mx_result *r, enum mx_column c, const char *want
 static struct mx_result *analyze(struct fake_dns *d, unsigned checks, const char *domain)
 {
     static struct mx_result res;
+    static struct mx_explain explain; /* as mxscan check has it */
+    res.explain = &explain;
     struct mx_analyze_cfg cfg = {checks, &lab_allow, NULL, false};
     fake_dns_analyze(d, &cfg, domain, &res);
     return &res;
@@ -427,7 +429,7 @@ Test(policy_scan, probe_failures)
     struct mx_result *r = analyze(d, MX_CHECK_MX | MX_CHECK_SMTP | ALL_POLICY, "example.test");
     cr_expect_str_eq(fake_findings(r), "dane_tlsa_mismatch");
     col_eq(r, MX_COL_DANE_MATCH, "mx1.example.test@192.0.2.1=mismatch");
-    cr_expect(strstr(r->policy_notes, "dane_tlsa_mismatch: mx1.example.test (192.0.2.1)"));
+    cr_expect(strstr(r->explain->policy_notes, "dane_tlsa_mismatch: mx1.example.test (192.0.2.1)"));
     fake_dns_free(d);
     d = fake_dns_new(ZONE);
     add_fetch(d, "example.test|192.0.2.80", ENFORCE_MX1);
@@ -551,7 +553,7 @@ Test(policy_scan, implicit_mx_is_the_domain)
     struct mx_result *r = analyze(d, MX_CHECK_MX | ALL_POLICY, "example.test");
     cr_expect_str_eq(fake_findings(r), "mx_none_implicit;mta_sts_mx_mismatch;tlsrpt_missing");
     col_eq(r, MX_COL_DANE, "example.test=usable:1/1");
-    cr_expect(strstr(r->policy_notes, "mta_sts_mx_mismatch: example.test matches none"));
+    cr_expect(strstr(r->explain->policy_notes, "mta_sts_mx_mismatch: example.test matches none"));
     fake_dns_free(d);
 }
 

@@ -8,9 +8,10 @@
 
 static struct mx_result *new_result(void)
 {
-    struct mx_result *r = malloc(sizeof *r);
+    struct mx_result *r = calloc(1, sizeof *r);
     cr_assert_not_null(r);
-    memset(r, 0x5A, sizeof *r); /* garbage: reset must be enough */
+    memset(r, 0x5A, sizeof *r); /* garbage: reset must be enough ... */
+    r->explain = NULL;          /* ... but for the explanations' pointer (result.h) */
     mx_result_reset(r);
     return r;
 }
