@@ -141,6 +141,13 @@ static uint64_t hash_options(const struct mx_config *cfg)
                      jsonl ? "jsonl" : "csv",
                      cfg->providers_path ? cfg->providers_path : "default",
                      cfg->smtp_rcpt && (cfg->checks & MX_CHECK_SMTP) ? " rcpt" : "", auth);
+    /* SMTP: which port is asked, how long it is waited for and what its
+     * certificates are checked against decide the findings (the rate, the
+     * connection cap and the EHLO name only decide how fast, and how polite) */
+    if ((cfg->checks & MX_CHECK_SMTP) && n > 0 && (size_t)n < sizeof opt)
+        n += snprintf(opt + n, sizeof opt - (size_t)n, " smtp=%u,%u,%u,%s", cfg->smtp_port,
+                      cfg->smtp_connect_ms, cfg->smtp_timeout_ms,
+                      cfg->smtp_ca_file ? cfg->smtp_ca_file : "system");
     /* where MTA-STS policies come from and what they are checked against */
     if ((cfg->checks & MX_CHECK_MTA_STS) && n > 0 && (size_t)n < sizeof opt)
         n += snprintf(opt + n, sizeof opt - (size_t)n, " sts=%u,%s", cfg->sts_port,
