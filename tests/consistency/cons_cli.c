@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../cli_num.h"
 #include "mx/consistency.h"
 #include "mx/engine.h"
 
@@ -51,14 +52,7 @@ static void on_done(void *ud, struct mx_record *rec)
 
 static unsigned num(const char *opt, const char *s)
 {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || v > 4000000000ul) {
-        fprintf(stderr, "cons_cli: bad %s '%s'\n", opt, s);
-        exit(2);
-    }
-    return (unsigned)v;
+    return cli_num("cons_cli", opt, s, 4000000000ul);
 }
 
 static double now_s(void)

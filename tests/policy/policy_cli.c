@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../cli_num.h"
 #include "mx/dane.h"
 #include "mx/mta_sts.h"
 #include "mx/smtp.h"
@@ -279,14 +280,7 @@ static void report(const struct dom *d)
 
 static unsigned num(const char *opt, const char *s)
 {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || v > 65535) {
-        fprintf(stderr, "policy_cli: bad %s '%s'\n", opt, s);
-        exit(2);
-    }
-    return (unsigned)v;
+    return cli_num("policy_cli", opt, s, 65535);
 }
 
 int main(int argc, char **argv)

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../cli_num.h"
 #include "mx/smtp.h"
 
 struct line {
@@ -46,14 +47,7 @@ static void on_done(void *ud, const struct mx_smtp_result *r)
 
 static unsigned num(const char *opt, const char *s)
 {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || v > 4000000000ul) {
-        fprintf(stderr, "smtp_probe_cli: bad %s '%s'\n", opt, s);
-        exit(2);
-    }
-    return (unsigned)v;
+    return cli_num("smtp_probe_cli", opt, s, 4000000000ul);
 }
 
 int main(int argc, char **argv)
