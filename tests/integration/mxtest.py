@@ -453,6 +453,21 @@ def start_scan(resolver, output, inputs, extra=(), quiet=True, allow=True, env=N
                             stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, env=env)
 
 
+def sanitizer():
+    """'address' or 'thread' when MXSCAN is a sanitizer build, else None
+    (their shadow memory makes absolute memory bounds meaningless)."""
+    try:
+        with open(MXSCAN, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    if b"__asan_init" in data:
+        return "address"
+    if b"__tsan_init" in data:
+        return "thread"
+    return None
+
+
 def wait_until_scanning(p, out, timeout=30):
     """Waits until the scan p writing `out` has made its checkpoint (its
     resolver probe is done and it is about to start: a signal from then on
