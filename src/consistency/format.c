@@ -268,11 +268,8 @@ static json_t *members_json(const struct mx_cons_verdict *v, uint64_t members)
     return a;
 }
 
-void *mx_cons_to_json(const struct mx_cons_ns *ns, const struct mx_cons_verdict *v)
+static json_t *findings_json(const struct mx_cons_verdict *v)
 {
-    json_t *root = json_object();
-    if (!root)
-        return NULL;
     json_t *f = json_array();
     if (v->lame)
         json_array_append_new(f, json_string("ns_lame"));
@@ -280,39 +277,40 @@ void *mx_cons_to_json(const struct mx_cons_ns *ns, const struct mx_cons_verdict 
         json_array_append_new(f, json_string("ns_mx_inconsistent"));
     if (v->serial_mismatch)
         json_array_append_new(f, json_string("ns_serial_mismatch"));
-    json_object_set_new(root, "findings", f);
-    json_object_set_new(root, "cut", json_boolean(v->cut));
+    return f;
+}
 
-    json_t *servers = json_array();
-    for (unsigned k = 0; k < v->nns; k++) {
-        const struct mx_cons_ns *n = &ns[v->ns_order[k]];
-        json_t *s = json_object();
-        json_object_set_new(s, "name", json_string(n->name));
-        json_object_set_new(
-            s, "state",
-            json_string(mx_cons_ns_state_name(n->naddrs ? MX_CONS_NS_ADDRESSES
-                                              : n->state == MX_CONS_NS_LOOKUP_FAILED
-                                                  ? MX_CONS_NS_LOOKUP_FAILED
-                                                  : MX_CONS_NS_NO_ADDRESS)));
-        json_t *addrs = json_array();
-        for (size_t j = 0; j < n->naddrs; j++) {
-            const struct mx_cons_addr *a = &n->addrs[j];
-            const struct mx_cons_av *av = av_of(v, &a->ip);
-            json_t *x = json_object();
-            json_object_set_new(x, "address", ip_json(&a->ip));
-            json_object_set_new(x, "state",
-                                json_string(av ? mx_cons_state_name(av->state) : "cut"));
-            json_object_set_new(x, "mx", reply_json(&a->mx));
-            json_object_set_new(x, "soa", reply_json(&a->soa));
-            if (av && av->soa_auth)
-                json_object_set_new(x, "serial", json_integer((json_int_t)av->serial));
-            json_array_append_new(addrs, x);
-        }
-        json_object_set_new(s, "addresses", addrs);
-        json_array_append_new(servers, s);
+/* One server: its name, state, and what each of its addresses said. */
+static json_t *server_json(const struct mx_cons_ns *n, const struct mx_cons_verdict *v)
+{
+    json_t *s = json_object();
+    json_object_set_new(s, "name", json_string(n->name));
+    json_object_set_new(
+        s, "state",
+        json_string(mx_cons_ns_state_name(n->naddrs ? MX_CONS_NS_ADDRESSES
+                                          : n->state == MX_CONS_NS_LOOKUP_FAILED
+                                              ? MX_CONS_NS_LOOKUP_FAILED
+                                              : MX_CONS_NS_NO_ADDRESS)));
+    json_t *addrs = json_array();
+    for (size_t j = 0; j < n->naddrs; j++) {
+        const struct mx_cons_addr *a = &n->addrs[j];
+        const struct mx_cons_av *av = av_of(v, &a->ip);
+        json_t *x = json_object();
+        json_object_set_new(x, "address", ip_json(&a->ip));
+        json_object_set_new(x, "state", json_string(av ? mx_cons_state_name(av->state) : "cut"));
+        json_object_set_new(x, "mx", reply_json(&a->mx));
+        json_object_set_new(x, "soa", reply_json(&a->soa));
+        if (av && av->soa_auth)
+            json_object_set_new(x, "serial", json_integer((json_int_t)av->serial));
+        json_array_append_new(addrs, x);
     }
-    json_object_set_new(root, "servers", servers);
+    json_object_set_new(s, "addresses", addrs);
+    return s;
+}
 
+/* The distinct MX sets, each with the servers that gave it. */
+static json_t *mx_sets_json(const struct mx_cons_verdict *v)
+{
     json_t *sets = json_array();
     for (unsigned g = 0; g < v->nmx_sets; g++) {
         const struct mx_auth_reply *r = &v->av[v->mx_sets[g].first].in->mx;
@@ -330,8 +328,11 @@ void *mx_cons_to_json(const struct mx_cons_ns *ns, const struct mx_cons_verdict 
         json_object_set_new(s, "servers", members_json(v, v->mx_sets[g].members));
         json_array_append_new(sets, s);
     }
-    json_object_set_new(root, "mx_sets", sets);
+    return sets;
+}
 
+static json_t *serials_json(const struct mx_cons_verdict *v)
+{
     json_t *serials = json_array();
     for (unsigned g = 0; g < v->nserials; g++) {
         json_t *s = json_object();
@@ -340,6 +341,21 @@ void *mx_cons_to_json(const struct mx_cons_ns *ns, const struct mx_cons_verdict 
         json_object_set_new(s, "servers", members_json(v, v->serials[g].members));
         json_array_append_new(serials, s);
     }
-    json_object_set_new(root, "serials", serials);
+    return serials;
+}
+
+void *mx_cons_to_json(const struct mx_cons_ns *ns, const struct mx_cons_verdict *v)
+{
+    json_t *root = json_object();
+    if (!root)
+        return NULL;
+    json_object_set_new(root, "findings", findings_json(v));
+    json_object_set_new(root, "cut", json_boolean(v->cut));
+    json_t *servers = json_array();
+    for (unsigned k = 0; k < v->nns; k++)
+        json_array_append_new(servers, server_json(&ns[v->ns_order[k]], v));
+    json_object_set_new(root, "servers", servers);
+    json_object_set_new(root, "mx_sets", mx_sets_json(v));
+    json_object_set_new(root, "serials", serials_json(v));
     return root;
 }
