@@ -65,7 +65,9 @@ struct mx_tally_row {
     uint8_t sts_state;               /* enum mx_sts_state; MX_STS_STATE_COUNT: not checked */
 };
 void mx_tally_row_from_result(struct mx_tally_row *tr, const struct mx_result *r,
-                              const struct mx_row_info *ri);
+                              uint64_t input_hash);
+/* input_hash: mx_tally_input_hash of the row's input file, computed once
+ * per file by the caller. */
 /* field[c] is the text of column c (enum mx_column), as results.c reads it
  * from a CSV or JSON Lines file; p names the provider ids. */
 void mx_tally_row_from_fields(struct mx_tally_row *tr, const struct mx_providers *p,

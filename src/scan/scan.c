@@ -68,6 +68,7 @@ struct scan {
     struct mx_engine *eng;
     struct mx_output *out;
     struct mx_input *in;
+    uint64_t *input_hash;       /* mx_tally_input_hash of each input path */
     struct mx_monitor *mon;
     struct mx_optin *optin;     /* the opt-in checks' providers (SMTP probe ...) */
     FILE *stats;                /* --stats, opened before the first query */
@@ -244,7 +245,7 @@ static void finish_record(struct scan *s, struct mx_record *rec)
     }
     row->seq = rec->seq;
     row->len = len;
-    mx_tally_row_from_result(&row->tally, r, &ri);
+    mx_tally_row_from_result(&row->tally, r, s->input_hash[rec->file_index]);
     pool_put(s, rec);
     atomic_fetch_add_explicit(&s->finished, 1, memory_order_relaxed);
     pthread_mutex_lock(&s->wlock);
@@ -574,6 +575,13 @@ static int prepare_files(struct scan *s)
         return MX_EXIT_USAGE;
     }
     mx_input_set_cancel(s->in, &s->stop);
+    /* each file's key in the statistics, once rather than per row */
+    if (!(s->input_hash = calloc(cfg->ninputs ? cfg->ninputs : 1, sizeof *s->input_hash))) {
+        fprintf(stderr, "mxscan: out of memory\n");
+        return MX_EXIT_FAIL;
+    }
+    for (size_t i = 0; i < cfg->ninputs; i++)
+        s->input_hash[i] = mx_tally_input_hash(cfg->inputs[i]);
     if (cfg->stats_path) {
         s->stats = strcmp(cfg->stats_path, "-") == 0 ? stdout : fopen(cfg->stats_path, "w");
         if (!s->stats) {
@@ -904,6 +912,7 @@ static void scan_free(struct scan *s)
         s->wq = n;
     }
     free(s->slots);
+    free(s->input_hash);
     free(s);
 }
 

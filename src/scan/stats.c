@@ -27,7 +27,7 @@ bool mx_tally_accepts(enum mx_mail_status m)
 }
 
 void mx_tally_row_from_result(struct mx_tally_row *tr, const struct mx_result *r,
-                              const struct mx_row_info *ri)
+                              uint64_t input_hash)
 {
     memset(tr, 0, sizeof *tr); /* rows compare whole (tests) */
     tr->status = r->status;
@@ -40,7 +40,7 @@ void mx_tally_row_from_result(struct mx_tally_row *tr, const struct mx_result *r
     tr->values[MX_VC_SPF_RESULT] = r->spf_result;
     tr->values[MX_VC_DMARC_POLICY] = r->dmarc_policy;
     tr->values[MX_VC_DMARC_SOURCE] = r->dmarc_source;
-    tr->input_hash = mx_tally_input_hash(ri->input_file);
+    tr->input_hash = input_hash;
     tr->overflow = r->overflow;
     size_t ml;
     const char *mode = mx_result_col(r, MX_COL_MTA_STS_MODE, &ml);

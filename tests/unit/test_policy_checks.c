@@ -602,11 +602,8 @@ Test(policy_scan, tally_reads_the_mode_back)
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         struct mx_result *r = analyze(d, cases[k].checks, "example.test");
-        struct mx_row_info ri;
-        memset(&ri, 0, sizeof ri);
-        ri.input_file = "in";
         struct mx_tally_row live, back;
-        mx_tally_row_from_result(&live, r, &ri);
+        mx_tally_row_from_result(&live, r, mx_tally_input_hash("in"));
         static char text[MX_COL_COUNT][2048];
         const char *field[MX_COL_COUNT];
         for (unsigned c = 0; c < MX_COL_COUNT; c++) {
